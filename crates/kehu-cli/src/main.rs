@@ -1,0 +1,578 @@
+//! The `kehu` command: argument parsing, then calls into the library.
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use kehu::platform::app::{App, describe};
+use kehu::platform::audit::{self, AuditActor};
+use kehu::platform::auth::{self, FirstAdmin, NewUser, TeamInput, UserPatch};
+use kehu::platform::clock::Clock;
+use kehu::platform::config::{Config, Overrides};
+use kehu::platform::error::Error;
+use kehu::platform::i18n::{self, Lang};
+use kehu::policy::{Policy, store as policy_store};
+
+#[derive(Parser)]
+#[command(
+    name = "kehu",
+    version,
+    about = "Kehu (客户): customer management for Chinese manufacturers and distributors"
+)]
+struct Cli {
+    /// Optional TOML configuration file.
+    #[arg(long, global = true, env = "KEHU_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, attachments).
+    #[arg(long, global = true, env = "KEHU_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// postgres://… to run on PostgreSQL (default: SQLite in the data directory).
+    #[arg(long, global = true, env = "KEHU_DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "KEHU_BIND")]
+        bind: Option<String>,
+        /// Policy file to apply at start when it differs from the one in force.
+        #[arg(long, env = "KEHU_POLICY")]
+        policy: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage teams.
+    #[command(subcommand)]
+    Team(TeamCmd),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Check, show or apply the policy document.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user (password from standard input, or generated and printed).
+    Add {
+        name: String,
+        /// Role(s): admin, sales_manager, sales_rep, customer_service, quality, warehouse, engineering, finance, executive.
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Team name.
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// zh-CN or en.
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Set a new password (from standard input, or generated and printed).
+    Passwd { name: String },
+    /// List users.
+    List,
+    /// Disable a user: sessions end, tokens stop working.
+    Disable {
+        name: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Re-enable a user.
+    Enable {
+        name: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Replace a user's roles.
+    SetRoles {
+        name: String,
+        #[arg(long = "role", required = true, value_delimiter = ',')]
+        roles: Vec<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put a user in a team (or `--none` to remove it from its team).
+    SetTeam {
+        name: String,
+        #[arg(long, conflicts_with = "none")]
+        team: Option<String>,
+        #[arg(long)]
+        none: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TeamCmd {
+    /// Add a team, optionally led by a sales manager.
+    Add {
+        name: String,
+        #[arg(long)]
+        manager: Option<String>,
+    },
+    /// List teams.
+    List,
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create an API token for a user and print it once.
+    Create {
+        /// The user the token acts as.
+        user: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCmd {
+    /// Validate a policy file; prints every problem with its line.
+    Check { file: PathBuf },
+    /// Print the policy in force.
+    Show,
+    /// Validate and store a policy file as a new version.
+    Apply {
+        file: PathBuf,
+        /// When it comes into force, RFC 3339 (default: now).
+        #[arg(long)]
+        effective_from: Option<chrono::DateTime<chrono::Utc>>,
+        #[arg(long, default_value = "applied with kehu policy apply")]
+        comment: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Recompute the hash chain; exits non-zero naming the first broken entry.
+    Verify,
+}
+
+#[derive(Args)]
+struct Nothing;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kehu: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            match e.downcast_ref::<Error>() {
+                Some(err) => eprintln!("kehu: {}", describe(err)),
+                None => eprintln!("kehu: {e:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tr(key: &str, args: &[(&str, String)]) -> String {
+    i18n::tr(Lang::from_env(), key, args)
+}
+
+fn load_config(cli: &Cli, bind: Option<String>, policy: Option<PathBuf>) -> anyhow::Result<Config> {
+    Config::load(
+        cli.config.as_deref(),
+        &Overrides {
+            bind,
+            data_dir: cli.data_dir.clone(),
+            database_url: cli.database_url.clone(),
+            policy,
+        },
+    )
+}
+
+/// A prepared app for one-shot commands (no listener).
+async fn open(cli: &Cli) -> anyhow::Result<App> {
+    let config = load_config(cli, None, None)?;
+    App::prepare(
+        config,
+        Clock::system(),
+        std::env::var("KEHU_ADMIN_PASSWORD").ok(),
+    )
+    .await
+}
+
+/// A password piped on standard input, or none (then one is generated).
+fn password_from_stdin() -> anyhow::Result<Option<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_owned();
+    Ok(Some(pw).filter(|p| !p.is_empty()))
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEHU_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve { bind, policy } => {
+            let config = load_config(&cli, bind.clone(), policy.clone())?;
+            init_tracing(config.log_format == "json");
+            let bind = config.bind.clone();
+            let app = App::prepare(
+                config,
+                Clock::system(),
+                std::env::var("KEHU_ADMIN_PASSWORD").ok(),
+            )
+            .await?;
+            match &app.first_admin {
+                FirstAdmin::Generated(pw) => {
+                    println!("{}", tr("cli.admin_generated", &[("password", pw.clone())]));
+                }
+                FirstAdmin::Created => println!("{}", tr("cli.admin_created", &[])),
+                FirstAdmin::Exists => {}
+            }
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            let addr = listener.local_addr()?;
+            println!(
+                "{}",
+                tr("cli.serving", &[("url", format!("http://{addr}"))])
+            );
+            kehu::serve(app, listener).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let config = load_config(&cli, None, None)?;
+            if config.is_sqlite() {
+                std::fs::create_dir_all(&config.data_dir)?;
+            }
+            let db = kehu::platform::db::connect(&config.database_url()).await?;
+            kehu::platform::db::migrate(&db).await?;
+            println!("{}", tr("cli.migrated", &[]));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(cmd) => user(&cli, cmd).await,
+        Command::Team(cmd) => team(&cli, cmd).await,
+        Command::Token(TokenCmd::Create { user, name }) => {
+            let app = open(&cli).await?;
+            let u = auth::get_user_by_name(&app.state, user).await?;
+            let (_, secret) = auth::create_token(&app.state, &cli_actor(), u.id, name).await?;
+            println!("{secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy(cmd) => policy(&cli, cmd).await,
+        Command::Audit(AuditCmd::Verify) => {
+            let app = open(&cli).await?;
+            let report = audit::verify(&app.state.db).await?;
+            match report.broken {
+                None => {
+                    println!(
+                        "{}",
+                        tr("cli.audit_ok", &[("count", report.entries.to_string())])
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(b) => {
+                    eprintln!(
+                        "{}",
+                        tr(
+                            "cli.audit_broken",
+                            &[
+                                ("seq", b.seq.to_string()),
+                                ("id", b.id.to_string()),
+                                ("reason", b.reason)
+                            ]
+                        )
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+/// Changes made from the command line are attributed to the operating-system user.
+fn cli_actor() -> AuditActor {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    AuditActor {
+        id: None,
+        name: format!("cli:{who}"),
+    }
+}
+
+async fn team_id_by_name(app: &App, name: &str) -> anyhow::Result<i64> {
+    auth::list_teams(&app.state)
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+        .map(|t| t.id)
+        .ok_or_else(|| anyhow::anyhow!(tr("cli.team_unknown", &[("team", name.to_owned())])))
+}
+
+async fn user(cli: &Cli, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
+    let app = open(cli).await?;
+    let state = &app.state;
+    match cmd {
+        UserCmd::Add {
+            name,
+            roles,
+            team,
+            display_name,
+            language,
+        } => {
+            let team_id = match team {
+                Some(t) => Some(team_id_by_name(&app, t).await?),
+                None => None,
+            };
+            let (u, generated) = auth::create_user(
+                state,
+                &cli_actor(),
+                NewUser {
+                    username: name.clone(),
+                    display_name: display_name.clone().unwrap_or_default(),
+                    password: password_from_stdin()?,
+                    roles: roles.clone(),
+                    team_id,
+                    language: language.clone(),
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                tr(
+                    "cli.user_added",
+                    &[("user", u.username.clone()), ("id", u.id.to_string())]
+                )
+            );
+            if let Some(pw) = generated {
+                println!("{}", tr("cli.password_generated", &[("password", pw)]));
+            }
+        }
+        UserCmd::Passwd { name } => {
+            let u = auth::get_user_by_name(state, name).await?;
+            let generated =
+                auth::set_password(state, &cli_actor(), u.id, password_from_stdin()?).await?;
+            println!("{}", tr("cli.password_set", &[("user", u.username)]));
+            if let Some(pw) = generated {
+                println!("{}", tr("cli.password_generated", &[("password", pw)]));
+            }
+        }
+        UserCmd::List => {
+            let teams = auth::list_teams(state).await?;
+            let mut out = std::io::stdout().lock();
+            for u in auth::list_users(state).await? {
+                let team = u
+                    .team_id
+                    .and_then(|id| teams.iter().find(|t| t.id == id))
+                    .map(|t| t.name.clone())
+                    .unwrap_or_else(|| "-".into());
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.username,
+                    u.display_name,
+                    roles.join(","),
+                    team,
+                    if u.active { "active" } else { "disabled" }
+                )?;
+            }
+        }
+        UserCmd::Disable { name, reason } | UserCmd::Enable { name, reason } => {
+            let active = matches!(cmd, UserCmd::Enable { .. });
+            let u = auth::get_user_by_name(state, name).await?;
+            let patch = UserPatch {
+                version: u.version,
+                active: Some(active),
+                reason: reason.clone(),
+                ..Default::default()
+            };
+            auth::update_user(state, &cli_actor(), u.id, patch).await?;
+            let key = if active {
+                "cli.user_enabled"
+            } else {
+                "cli.user_disabled"
+            };
+            println!("{}", tr(key, &[("user", u.username)]));
+        }
+        UserCmd::SetRoles {
+            name,
+            roles,
+            reason,
+        } => {
+            let u = auth::get_user_by_name(state, name).await?;
+            let patch = UserPatch {
+                version: u.version,
+                roles: Some(roles.clone()),
+                reason: reason.clone(),
+                ..Default::default()
+            };
+            auth::update_user(state, &cli_actor(), u.id, patch).await?;
+            println!("{}", tr("cli.user_updated", &[("user", u.username)]));
+        }
+        UserCmd::SetTeam { name, team, none } => {
+            let u = auth::get_user_by_name(state, name).await?;
+            let team_id = match (team, none) {
+                (Some(t), _) => Some(team_id_by_name(&app, t).await?),
+                (None, true) => None,
+                (None, false) => anyhow::bail!(tr("cli.team_or_none", &[])),
+            };
+            let patch = UserPatch {
+                version: u.version,
+                team_id: Some(team_id),
+                ..Default::default()
+            };
+            auth::update_user(state, &cli_actor(), u.id, patch).await?;
+            println!("{}", tr("cli.user_updated", &[("user", u.username)]));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn team(cli: &Cli, cmd: &TeamCmd) -> anyhow::Result<ExitCode> {
+    let app = open(cli).await?;
+    match cmd {
+        TeamCmd::Add { name, manager } => {
+            let manager_id = match manager {
+                Some(m) => Some(auth::get_user_by_name(&app.state, m).await?.id),
+                None => None,
+            };
+            let t = auth::create_team(
+                &app.state,
+                &cli_actor(),
+                TeamInput {
+                    name: name.clone(),
+                    manager_id,
+                    version: None,
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                tr(
+                    "cli.team_added",
+                    &[("team", t.name), ("id", t.id.to_string())]
+                )
+            );
+        }
+        TeamCmd::List => {
+            let users = auth::list_users(&app.state).await?;
+            for t in auth::list_teams(&app.state).await? {
+                let manager = t
+                    .manager_id
+                    .and_then(|id| users.iter().find(|u| u.id == id))
+                    .map(|u| u.username.clone())
+                    .unwrap_or_else(|| "-".into());
+                println!("{}\t{}", t.name, manager);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
+    let lang = Lang::from_env();
+    match cmd {
+        PolicyCmd::Check { file } => {
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+            match Policy::from_toml(&text) {
+                Ok(_) => {
+                    println!(
+                        "{}",
+                        tr("cli.policy_valid", &[("file", file.display().to_string())])
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(issues) => {
+                    for i in &issues {
+                        let line = i.line.map(|l| l.to_string()).unwrap_or_else(|| "-".into());
+                        eprintln!(
+                            "{}:{}: {}: {}",
+                            file.display(),
+                            line,
+                            i.field,
+                            i.message(lang.as_str())
+                        );
+                    }
+                    eprintln!(
+                        "{}",
+                        tr("cli.policy_invalid", &[("count", issues.len().to_string())])
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        PolicyCmd::Show => {
+            let app = open(cli).await?;
+            let p = app.state.policy();
+            println!(
+                "# policy version {} (effective {})",
+                p.version,
+                p.effective_from.to_rfc3339()
+            );
+            print!("{}", p.body);
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCmd::Apply {
+            file,
+            effective_from,
+            comment,
+        } => {
+            let text =
+                std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+            let app = open(cli).await?;
+            let now = app.state.clock.now();
+            match policy_store::apply(
+                &app.state.db,
+                &cli_actor(),
+                &text,
+                *effective_from,
+                comment,
+                now,
+            )
+            .await
+            {
+                Ok(v) => {
+                    println!(
+                        "{}",
+                        tr("cli.policy_applied", &[("version", v.version.to_string())])
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("kehu: {}", describe(&e));
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! One migration tree for SQLite and PostgreSQL, written with sea-query so both
+//! engines get the same schema.
+use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_platform::Migration)]
+    }
+}

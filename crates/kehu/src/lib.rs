@@ -1,0 +1,12 @@
+//! Kehu (客户): customer management for Chinese manufacturers and
+//! distributors. The library holds all business logic; the `kehu` binary
+//! only parses arguments and calls into it.
+
+rust_i18n::i18n!("locales", fallback = "zh-CN");
+
+#[path = "../migrations/mod.rs"]
+pub mod migrations;
+pub mod platform;
+pub mod policy;
+
+pub use platform::app::{App, serve};

@@ -1,0 +1,107 @@
+//! Starting Kehu: connect, migrate, load the policy, make sure an admin
+//! exists, and serve.
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+
+use super::auth::{self, FirstAdmin};
+use super::clock::Clock;
+use super::config::Config;
+use super::db;
+use super::error::Result;
+use super::state::AppState;
+use crate::policy::store as policy_store;
+
+/// A prepared instance: state ready, router built, not yet listening.
+pub struct App {
+    pub state: AppState,
+    pub first_admin: FirstAdmin,
+}
+
+/// The process-wide metrics recorder (a recorder can be installed only once,
+/// and tests start several apps in one process).
+fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+impl App {
+    /// Connects (creating the data directory for SQLite), migrates, applies
+    /// the configured policy file if it changed, and creates `admin` on the
+    /// first start.
+    pub async fn prepare(
+        config: Config,
+        clock: Clock,
+        admin_password: Option<String>,
+    ) -> anyhow::Result<App> {
+        if config.is_sqlite() {
+            std::fs::create_dir_all(&config.data_dir)?;
+        }
+        let url = config.database_url();
+        let conn = db::connect(&url).await?;
+        db::migrate(&conn).await?;
+        let policy_file = config.policy.clone();
+        let mut state = AppState::new(conn, config, clock).await?;
+        state.metrics = metrics_handle();
+        if let Some(path) = policy_file {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", path.display()))?;
+            if text != state.policy().body {
+                policy_store::apply(
+                    &state.db,
+                    &super::audit::AuditActor::system(),
+                    &text,
+                    None,
+                    &format!("applied from {} at start", path.display()),
+                    state.clock.now(),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("policy file {}: {}", path.display(), describe(&e)))?;
+                state.reload_policy().await?;
+            }
+        }
+        let first_admin = auth::ensure_first_admin(&state, admin_password).await?;
+        Ok(App { state, first_admin })
+    }
+
+    pub fn router(&self) -> axum::Router {
+        super::http::router(self.state.clone())
+    }
+}
+
+/// An error with its field messages, for the terminal.
+pub fn describe(e: &super::error::Error) -> String {
+    let lang = super::i18n::Lang::from_env();
+    let mut s = e.message(lang);
+    if let super::error::Error::Invalid(fs) = e {
+        for f in fs {
+            s.push_str(&format!("\n  {}: {}", f.field, f.message(lang)));
+        }
+    }
+    s
+}
+
+/// Serves until the process is stopped; the poller runs beside the server.
+pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
+    let router = app.router();
+    tokio::spawn(super::jobs::poller(
+        app.state.clone(),
+        std::time::Duration::from_secs(30),
+    ));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| super::error::Error::Internal(e.into()))
+}
+
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+}

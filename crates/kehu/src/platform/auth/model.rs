@@ -1,0 +1,234 @@
+//! Roles, permissions and the signed-in actor: pure rules, no IO.
+use serde::{Deserialize, Serialize};
+
+use crate::platform::audit::AuditActor;
+use crate::platform::error::{Error, FieldError};
+
+/// The roles of SPEC §0. A user may hold several.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    SalesManager,
+    SalesRep,
+    CustomerService,
+    Quality,
+    Warehouse,
+    Engineering,
+    Finance,
+    Executive,
+}
+
+impl Role {
+    pub const ALL: [Role; 9] = [
+        Role::Admin,
+        Role::SalesManager,
+        Role::SalesRep,
+        Role::CustomerService,
+        Role::Quality,
+        Role::Warehouse,
+        Role::Engineering,
+        Role::Finance,
+        Role::Executive,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::SalesManager => "sales_manager",
+            Role::SalesRep => "sales_rep",
+            Role::CustomerService => "customer_service",
+            Role::Quality => "quality",
+            Role::Warehouse => "warehouse",
+            Role::Engineering => "engineering",
+            Role::Finance => "finance",
+            Role::Executive => "executive",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim())
+    }
+
+    /// The i18n key of the role's display name.
+    pub fn label_key(self) -> String {
+        format!("role.{}", self.as_str())
+    }
+
+    /// What the role may do. Roles are fixed by SPEC §0; what each may do is
+    /// code, the numbers they work with are policy.
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::Admin => &[ManageUsers, ViewAudit, ManagePolicy],
+            Role::Executive => &[ViewAudit],
+            _ => &[],
+        }
+    }
+}
+
+/// Parses the stored space-separated role list; unknown names are dropped.
+pub fn parse_roles(stored: &str) -> Vec<Role> {
+    let mut roles: Vec<Role> = stored.split_whitespace().filter_map(Role::parse).collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+pub fn format_roles(roles: &[Role]) -> String {
+    let mut roles = roles.to_vec();
+    roles.sort();
+    roles.dedup();
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Validates role names from a form or API call.
+pub fn roles_from_names(field: &str, names: &[String]) -> Result<Vec<Role>, FieldError> {
+    let mut out = Vec::new();
+    for n in names.iter().filter(|n| !n.trim().is_empty()) {
+        match Role::parse(n) {
+            Some(r) => out.push(r),
+            None => return Err(FieldError::new(field, "error.role_unknown").arg("role", n)),
+        }
+    }
+    if out.is_empty() {
+        return Err(FieldError::new(field, "error.roles_required"));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// Things a role may do beyond working with its own records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Permission {
+    /// Users, teams, roles, password resets.
+    ManageUsers,
+    /// The audit log.
+    ViewAudit,
+    /// Replace the policy document.
+    ManagePolicy,
+}
+
+/// The signed-in user, as every service function sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    pub team_id: Option<i64>,
+    pub language: String,
+    /// The session's CSRF token; `None` for API-token callers (no cookies, no CSRF).
+    #[serde(skip)]
+    pub csrf_token: Option<String>,
+    #[serde(skip)]
+    pub session_id: Option<String>,
+}
+
+impl Actor {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn can(&self, p: Permission) -> bool {
+        self.roles.iter().any(|r| r.permissions().contains(&p))
+    }
+
+    /// Refuses with 403 unless the actor holds the permission.
+    pub fn require(&self, p: Permission) -> Result<(), Error> {
+        if self.can(p) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    pub fn audit_actor(&self) -> AuditActor {
+        AuditActor {
+            id: Some(self.user_id),
+            name: self.username.clone(),
+        }
+    }
+}
+
+/// Usernames are login names (often pinyin or an employee number); the
+/// display name carries the Chinese name.
+pub fn validate_username(field: &str, name: &str) -> Result<(), FieldError> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let len = name.chars().count();
+    if !(2..=32).contains(&len) || !ok_chars {
+        return Err(FieldError::new(field, "error.username_format"));
+    }
+    Ok(())
+}
+
+pub fn validate_password(field: &str, password: &str, min_len: usize) -> Result<(), FieldError> {
+    if password.chars().count() < min_len {
+        return Err(FieldError::new(field, "error.password_too_short").arg("min", min_len));
+    }
+    Ok(())
+}
+
+pub const LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+
+pub fn validate_language(field: &str, lang: &str) -> Result<(), FieldError> {
+    if LANGUAGES.contains(&lang) {
+        Ok(())
+    } else {
+        Err(FieldError::new(field, "error.language_unknown"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_and_unknown_names_are_refused() {
+        let roles =
+            roles_from_names("roles", &["sales_rep".into(), "admin".into()]).expect("valid");
+        assert_eq!(format_roles(&roles), "admin sales_rep");
+        assert_eq!(parse_roles("admin sales_rep bogus"), roles);
+        let err = roles_from_names("roles", &["boss".into()]).expect_err("unknown");
+        assert_eq!(err.field, "roles");
+        assert!(roles_from_names("roles", &[]).is_err());
+    }
+
+    #[test]
+    fn usernames_and_passwords() {
+        assert!(validate_username("u", "zhang.san-01").is_ok());
+        assert!(validate_username("u", "张三").is_err());
+        assert!(validate_username("u", "a").is_err());
+        assert!(validate_password("p", "short", 10).is_err());
+        assert!(validate_password("p", "long enough!", 10).is_ok());
+    }
+
+    #[test]
+    fn only_admin_manages_users() {
+        for r in Role::ALL {
+            assert_eq!(
+                r.permissions().contains(&Permission::ManageUsers),
+                r == Role::Admin
+            );
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Queries for users, teams, sessions, tokens and login attempts.
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::platform::error::Result;
+use crate::platform::schema::{api_tokens, login_attempts, sessions, teams, users};
+
+pub async fn user_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<users::Model>> {
+    Ok(users::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn user_by_name(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Username.eq(username))
+        .one(db)
+        .await?)
+}
+
+pub async fn all_users(db: &impl ConnectionTrait) -> Result<Vec<users::Model>> {
+    Ok(users::Entity::find()
+        .order_by_asc(users::Column::Username)
+        .all(db)
+        .await?)
+}
+
+/// Active users holding `admin`, to keep at least one.
+pub async fn active_admin_count(db: &impl ConnectionTrait) -> Result<usize> {
+    let users = users::Entity::find()
+        .filter(users::Column::Active.eq(true))
+        .filter(users::Column::Roles.like("%admin%"))
+        .all(db)
+        .await?;
+    Ok(users
+        .iter()
+        .filter(|u| super::model::parse_roles(&u.roles).contains(&super::Role::Admin))
+        .count())
+}
+
+pub async fn team_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<teams::Model>> {
+    Ok(teams::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn all_teams(db: &impl ConnectionTrait) -> Result<Vec<teams::Model>> {
+    Ok(teams::Entity::find()
+        .order_by_asc(teams::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn session_by_id(db: &impl ConnectionTrait, id: &str) -> Result<Option<sessions::Model>> {
+    Ok(sessions::Entity::find_by_id(id.to_owned()).one(db).await?)
+}
+
+pub async fn delete_sessions_of(db: &impl ConnectionTrait, user_id: i64) -> Result<()> {
+    sessions::Entity::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_expired_sessions(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64> {
+    Ok(sessions::Entity::delete_many()
+        .filter(sessions::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn touch_session(db: &impl ConnectionTrait, id: &str, now: DateTime<Utc>) -> Result<()> {
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn token_by_hash(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<api_tokens::Model>> {
+    Ok(api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(hash))
+        .one(db)
+        .await?)
+}
+
+pub async fn tokens_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<api_tokens::Model>> {
+    Ok(api_tokens::Entity::find()
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .order_by_desc(api_tokens::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+pub async fn touch_token(db: &impl ConnectionTrait, id: i64, now: DateTime<Utc>) -> Result<()> {
+    api_tokens::Entity::update_many()
+        .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+        .filter(api_tokens::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Failed attempts for a username since `since` and after its last success.
+pub async fn recent_user_failures(
+    db: &impl ConnectionTrait,
+    username: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>> {
+    let rows = login_attempts::Entity::find()
+        .filter(login_attempts::Column::Username.eq(username))
+        .filter(login_attempts::Column::At.gte(since))
+        .order_by_desc(login_attempts::Column::At)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .take_while(|r| !r.success)
+        .map(|r| r.at)
+        .collect())
+}
+
+/// Failed attempts from an address since `since` (a success does not reset
+/// them: an attacker could log into an account of their own).
+pub async fn recent_ip_failures(
+    db: &impl ConnectionTrait,
+    ip: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>> {
+    Ok(login_attempts::Entity::find()
+        .filter(login_attempts::Column::Ip.eq(ip))
+        .filter(login_attempts::Column::At.gte(since))
+        .filter(login_attempts::Column::Success.eq(false))
+        .order_by_desc(login_attempts::Column::At)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.at)
+        .collect())
+}
+
+pub async fn prune_login_attempts(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64> {
+    Ok(login_attempts::Entity::delete_many()
+        .filter(login_attempts::Column::At.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn user_count(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(users::Entity::find().count(db).await?)
+}

@@ -1,0 +1,96 @@
+//! Configuration: defaults, then an optional TOML file, then `KEHU_*`
+//! environment variables, then command-line flags (each overriding the last).
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// Address the server listens on.
+    pub bind: String,
+    /// Where the SQLite database, attachments and backups live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; empty for SQLite in the data directory.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// A policy file applied at start when it differs from the one in force.
+    #[serde(default)]
+    pub policy: Option<PathBuf>,
+    /// Mark cookies `Secure` (set when Kehu is served over HTTPS by a proxy).
+    #[serde(default)]
+    pub secure_cookies: bool,
+    /// `text` or `json` request logs.
+    #[serde(default = "default_log_format")]
+    pub log_format: String,
+}
+
+fn default_log_format() -> String {
+    "text".into()
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub policy: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, o: &Overrides) -> anyhow::Result<Config> {
+        let mut b = config::Config::builder()
+            .set_default("bind", "127.0.0.1:8080")?
+            .set_default("data_dir", "./kehu-data")?
+            .set_default("log_format", "text")?
+            .set_default("secure_cookies", false)?;
+        if let Some(f) = file {
+            if !f.exists() {
+                anyhow::bail!("config file {} does not exist", f.display());
+            }
+            b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
+        }
+        b = b.add_source(
+            config::Environment::with_prefix("KEHU")
+                .try_parsing(true)
+                .separator("__"),
+        );
+        if let Some(v) = &o.bind {
+            b = b.set_override("bind", v.as_str())?;
+        }
+        if let Some(v) = &o.data_dir {
+            b = b.set_override("data_dir", v.to_string_lossy().as_ref())?;
+        }
+        if let Some(v) = &o.database_url {
+            b = b.set_override("database_url", v.as_str())?;
+        }
+        if let Some(v) = &o.policy {
+            b = b.set_override("policy", v.to_string_lossy().as_ref())?;
+        }
+        Ok(b.build()?.try_deserialize()?)
+    }
+
+    /// The database to use: the configured URL, else SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        match self.database_url.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => u.to_owned(),
+            _ => crate::platform::db::sqlite_url(&self.data_dir),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url().starts_with("sqlite:")
+    }
+
+    /// Defaults only, for tests and tools.
+    pub fn for_data_dir(data_dir: &Path) -> Config {
+        Config {
+            bind: "127.0.0.1:0".into(),
+            data_dir: data_dir.to_path_buf(),
+            database_url: None,
+            policy: None,
+            secure_cookies: false,
+            log_format: "text".into(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Connecting to SQLite or PostgreSQL (picked from the URL), migrating, and
+//! opening write transactions that behave the same on both engines.
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::migrations::Migrator;
+
+pub type Db = DatabaseConnection;
+
+/// The SQLite URL for a data directory (`<data-dir>/kehu.db`), created if missing.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("kehu.db").display())
+}
+
+/// Opens a pool. SQLite gets WAL (readers never block the writer), full sync
+/// (an acknowledged commit survives a crash), foreign keys and a busy timeout
+/// so that a second process (the CLI while the server runs) waits instead of failing.
+pub async fn connect(url: &str) -> Result<Db, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        opts.max_connections(8).min_connections(1);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(30))
+        });
+    } else {
+        opts.max_connections(20).min_connections(1);
+    }
+    Database::connect(opts).await
+}
+
+/// Applies every pending migration; safe to call on every start.
+pub async fn migrate(db: &Db) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Begins a transaction that will write. On SQLite the first statement takes
+/// the database write lock, so two writers queue on the busy timeout instead
+/// of one failing with SQLITE_BUSY when it upgrades a read lock. PostgreSQL
+/// needs nothing: row locks order its writers.
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        txn.execute_unprepared("UPDATE write_lock SET n = n + 1 WHERE id = 1")
+            .await?;
+    }
+    Ok(txn)
+}
+
+/// Whether an error is a unique-constraint violation (the same on both engines).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

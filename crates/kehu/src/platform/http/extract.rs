@@ -1,0 +1,84 @@
+//! Extractors: the signed-in actor, JSON and form bodies whose errors name
+//! the field, and the client address.
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::ClientIp;
+use crate::platform::auth::Actor;
+use crate::platform::error::{Error, FieldError};
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .ok_or(Error::Unauthorized)
+    }
+}
+
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Actor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Actor>().cloned())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .cloned()
+            .unwrap_or(ClientIp("unknown".into())))
+    }
+}
+
+/// A JSON body; a malformed one is a 422 naming the offending field.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| Error::Invalid(vec![FieldError::new("body", "error.body_unreadable")]))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de)
+            .map(JsonBody)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." { "body".to_owned() } else { path };
+                Error::Invalid(vec![
+                    FieldError::new(field, "error.json_field").arg("detail", e.inner()),
+                ])
+            })
+    }
+}
+
+/// A URL-encoded form body (repeated keys fill lists, e.g. role checkboxes).
+pub struct FormBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| Error::Invalid(vec![FieldError::new("body", "error.body_unreadable")]))?;
+        serde_html_form::from_bytes(&bytes)
+            .map(FormBody)
+            .map_err(|e| {
+                Error::Invalid(vec![
+                    FieldError::new("form", "error.json_field").arg("detail", e),
+                ])
+            })
+    }
+}

@@ -1,0 +1,310 @@
+//! The HTTP server: one router for API and pages, the request context
+//! middleware (who, which language, CSRF), metrics, health and OpenAPI.
+pub mod assets;
+pub mod extract;
+pub mod shell;
+
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::auth::{self, Actor};
+use super::error::Error;
+use super::i18n::{self, Lang, RequestCtx};
+use super::state::AppState;
+
+pub const SESSION_COOKIE: &str = "kehu_session";
+pub const CSRF_COOKIE: &str = "kehu_csrf";
+pub const LANG_COOKIE: &str = "kehu_lang";
+/// Forms are small; attachments (later) have their own limit.
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kehu API", description = "Kehu (客户) customer management: JSON API. Log in with POST /api/v1/session or send `Authorization: Bearer <token>`."),
+    components(schemas(super::error::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+/// Every API route, collected with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::api::routes())
+        .merge(super::audit_api::routes())
+        .merge(crate::policy::api::routes())
+        .merge(super::numbering_api::routes())
+}
+
+/// The OpenAPI document of the whole API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = api_router().split_for_parts();
+    let pages = Router::new()
+        .merge(auth::pages::routes())
+        .merge(super::audit_api::page_routes())
+        .merge(crate::policy::pages::routes())
+        .merge(shell::routes());
+    Router::new()
+        .merge(api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
+        .merge(pages)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/assets/{*path}", get(assets::serve))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), context))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::NotFound
+}
+
+/// Liveness and database reachability, for load balancers.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({"status": "ok", "policy_version": state.policy().version})),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "database unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder not installed",
+        )
+            .into_response(),
+    }
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", resp.status().as_u16().to_string()),
+    ];
+    metrics::counter!("kehu_http_requests_total", &labels).increment(1);
+    metrics::histogram!("kehu_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    resp
+}
+
+fn client_ip(req: &Request) -> String {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// Resolves who is calling, fixes the language, enforces CSRF on every
+/// cookie-authenticated write, and runs the rest inside that context.
+async fn context(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let page = !(path.starts_with("/api/") || path == "/healthz" || path == "/metrics");
+    let by_token = bearer(req.headers()).map(str::to_owned);
+    let actor: Result<Option<Actor>, Error> = match (&by_token, jar.get(SESSION_COOKIE)) {
+        (Some(t), _) => auth::resolve_token(&state, t).await,
+        (None, Some(c)) => auth::resolve_session(&state, c.value()).await,
+        (None, None) => Ok(None),
+    };
+    let actor = match actor {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let lang = actor
+        .as_ref()
+        .and_then(|a| Lang::parse(&a.language))
+        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .or_else(|| Lang::parse(&state.policy().policy.locale.default_language))
+        .unwrap_or(Lang::Zh);
+    let anon_csrf = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned());
+    let new_csrf_cookie = anon_csrf
+        .is_none()
+        .then(|| auth::password::random_secret(24));
+    let csrf = actor
+        .as_ref()
+        .and_then(|a| a.csrf_token.clone())
+        .or_else(|| anon_csrf.clone())
+        .or_else(|| new_csrf_cookie.clone())
+        .unwrap_or_default();
+    let ctx = RequestCtx {
+        lang,
+        page,
+        path: path.clone(),
+        actor: actor.clone(),
+        csrf: csrf.clone(),
+        tz: state.policy().policy.timezone(),
+    };
+    i18n::scope(ctx, async move {
+        let mut req = req;
+        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if unsafe_method && by_token.is_none() {
+            req = match check_csrf(req, &csrf, page).await {
+                Ok(r) => r,
+                Err(e) => return e.into_response(),
+            };
+        }
+        if let Some(a) = actor {
+            req.extensions_mut().insert(a);
+        }
+        let ip = ClientIp(client_ip(&req));
+        req.extensions_mut().insert(ip);
+        let mut resp = next.run(req).await;
+        if let Some(token) = new_csrf_cookie {
+            let cookie = Cookie::build((CSRF_COOKIE, token))
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(state.config.secure_cookies)
+                .build();
+            if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+        resp
+    })
+    .await
+}
+
+/// The caller's address, for login rate limits and session records.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+/// API writes with a cookie must be JSON (a cross-site form cannot send that
+/// without a CORS preflight we never grant) or carry `X-CSRF-Token`; page
+/// forms must carry the `csrf` field matching the session's token.
+async fn check_csrf(req: Request, expected: &str, page: bool) -> Result<Request, Error> {
+    let header_token = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(t) = header_token {
+        return if !expected.is_empty() && constant_eq(&t, expected) {
+            Ok(req)
+        } else {
+            Err(Error::Csrf)
+        };
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !page {
+        return if content_type.starts_with("application/json") {
+            Ok(req)
+        } else {
+            Err(Error::Csrf)
+        };
+    }
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        let (parts, body) = req.into_parts();
+        let bytes: Bytes = axum::body::to_bytes(body, FORM_LIMIT)
+            .await
+            .map_err(|_| Error::Csrf)?;
+        let found = form_urlencoded_value(&bytes, "csrf");
+        let ok = found.is_some_and(|t| !expected.is_empty() && constant_eq(&t, expected));
+        if !ok {
+            return Err(Error::Csrf);
+        }
+        return Ok(Request::from_parts(parts, Body::from(bytes)));
+    }
+    if content_type.starts_with("multipart/form-data") {
+        let q = req.uri().query().unwrap_or("");
+        let found = form_urlencoded_value(q.as_bytes(), "csrf");
+        if found.is_some_and(|t| !expected.is_empty() && constant_eq(&t, expected)) {
+            return Ok(req);
+        }
+    }
+    Err(Error::Csrf)
+}
+
+fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn constant_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}

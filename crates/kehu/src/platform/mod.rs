@@ -1,0 +1,19 @@
+//! What every capability leans on: database, users and sessions, audit,
+//! numbering, calendar, HTTP conventions, languages and configuration.
+pub mod app;
+pub mod audit;
+pub mod audit_api;
+pub mod auth;
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod jobs;
+pub mod number_format;
+pub mod numbering;
+pub mod numbering_api;
+pub mod schema;
+pub mod state;

@@ -1,0 +1,53 @@
+//! What every request handler and service function reaches: the database,
+//! the configuration, the policy in force and the clock.
+use std::sync::{Arc, RwLock};
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use super::clock::Clock;
+use super::config::Config;
+use super::db::Db;
+use super::error::Result;
+use crate::policy::store::{self as policy_store, PolicyInForce};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    policy: Arc<RwLock<Arc<PolicyInForce>>>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// Loads the policy in force (creating version 1 on a new database).
+    pub async fn new(db: Db, config: Config, clock: Clock) -> Result<AppState> {
+        let policy = policy_store::load_in_force(&db, clock.now()).await?;
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            clock,
+            policy: Arc::new(RwLock::new(Arc::new(policy))),
+            metrics: None,
+        })
+    }
+
+    /// The policy in force now (cheap: an `Arc` clone).
+    pub fn policy(&self) -> Arc<PolicyInForce> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the policy in force: after `apply`, when a future version's
+    /// date arrives, or when another instance applied one.
+    pub async fn reload_policy(&self) -> Result<Arc<PolicyInForce>> {
+        let fresh = Arc::new(policy_store::load_in_force(&self.db, self.clock.now()).await?);
+        match self.policy.write() {
+            Ok(mut p) => *p = fresh.clone(),
+            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        }
+        Ok(fresh)
+    }
+}

@@ -1,0 +1,407 @@
+//! Semantic rules of the policy: what the types cannot say. Each rule reports the field path of
+//! the offending value; the loader turns paths into lines. One function per section, so a new
+//! section adds one function and one call in [`validate`].
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::check::FieldPath;
+use super::{
+    CalendarPolicy, LocalePolicy, Meta, NumberingPolicy, Policy, PolicyIssueKind,
+    SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm, parse_utc_offset,
+};
+use crate::platform::number_format::NumberFormat;
+
+type Issues = Vec<(FieldPath, PolicyIssueKind)>;
+
+/// Every semantic issue of `policy`, in document order.
+pub(crate) fn validate(policy: &Policy) -> Issues {
+    let root = FieldPath::root();
+    let mut issues = Vec::new();
+    meta(&policy.meta, &root.key("meta"), &mut issues);
+    locale(&policy.locale, &root.key("locale"), &mut issues);
+    security(&policy.security, &root.key("security"), &mut issues);
+    numbering(&policy.numbering, &root.key("numbering"), &mut issues);
+    calendar(&policy.calendar, &root.key("calendar"), &mut issues);
+    issues
+}
+
+fn meta(meta: &Meta, path: &FieldPath, issues: &mut Issues) {
+    if meta.name.trim().is_empty() {
+        issues.push((path.key("name"), PolicyIssueKind::EmptyText));
+    }
+}
+
+fn locale(locale: &LocalePolicy, path: &FieldPath, issues: &mut Issues) {
+    if !SUPPORTED_LANGUAGES.contains(&locale.default_language.as_str()) {
+        issues.push((
+            path.key("default_language"),
+            PolicyIssueKind::UnknownLanguage {
+                value: locale.default_language.clone(),
+            },
+        ));
+    }
+    if parse_utc_offset(&locale.timezone).is_none() {
+        issues.push((
+            path.key("timezone"),
+            PolicyIssueKind::BadTimezone {
+                value: locale.timezone.clone(),
+            },
+        ));
+    }
+}
+
+fn security(security: &SecurityPolicy, path: &FieldPath, issues: &mut Issues) {
+    // `api_token_days` may be 0 (never expires); every other count must be positive, since 0
+    // would lock everyone out or end every session at once.
+    let positive = [
+        ("login_max_failures", security.login_max_failures),
+        ("login_window_minutes", security.login_window_minutes),
+        ("login_lockout_minutes", security.login_lockout_minutes),
+        ("session_hours", security.session_hours),
+        ("session_idle_minutes", security.session_idle_minutes),
+        ("password_min_length", security.password_min_length),
+    ];
+    for (name, value) in positive {
+        must_be_positive(i64::from(value), path.key(name), issues);
+    }
+}
+
+fn must_be_positive(value: i64, path: FieldPath, issues: &mut Issues) {
+    if value <= 0 {
+        issues.push((path, PolicyIssueKind::MustBePositive { value }));
+    }
+}
+
+fn numbering(numbering: &NumberingPolicy, path: &FieldPath, issues: &mut Issues) {
+    let formats = path.key("formats");
+    for (kind, format) in &numbering.formats {
+        if let Err(error) = NumberFormat::parse(format) {
+            issues.push((
+                formats.key(kind),
+                PolicyIssueKind::BadNumberFormat { error },
+            ));
+        }
+    }
+}
+
+fn calendar(calendar: &CalendarPolicy, path: &FieldPath, issues: &mut Issues) {
+    let mut weekend_seen = [false; 7];
+    for (i, day) in calendar.weekend.iter().enumerate() {
+        let slot = &mut weekend_seen[day.to_chrono().num_days_from_monday() as usize];
+        if *slot {
+            issues.push((
+                path.key("weekend").index(i),
+                PolicyIssueKind::DuplicateWeekday { weekday: *day },
+            ));
+        }
+        *slot = true;
+    }
+    if weekend_seen.iter().all(|&w| w) {
+        issues.push((path.key("weekend"), PolicyIssueKind::NoWorkingWeekday));
+    }
+
+    let start = parse_hhmm(&calendar.work_start);
+    let end = parse_hhmm(&calendar.work_end);
+    for (name, value, parsed) in [
+        ("work_start", &calendar.work_start, start),
+        ("work_end", &calendar.work_end, end),
+    ] {
+        if parsed.is_none() {
+            issues.push((
+                path.key(name),
+                PolicyIssueKind::BadTime {
+                    value: value.clone(),
+                },
+            ));
+        }
+    }
+    if let (Some(start), Some(end)) = (start, end)
+        && start >= end
+    {
+        issues.push((
+            path.key("work_end"),
+            PolicyIssueKind::WorkHoursOrder {
+                start: calendar.work_start.clone(),
+                end: calendar.work_end.clone(),
+            },
+        ));
+    }
+
+    // Dates: unique within each list, never in both lists, make-up workdays only on weekends.
+    let mut holidays: BTreeMap<NaiveDate, FieldPath> = BTreeMap::new();
+    for (i, day) in calendar.holidays.iter().enumerate() {
+        let at = path.key("holidays").index(i);
+        if let Some(first) = holidays.get(&day.date) {
+            issues.push((
+                at.key("date"),
+                PolicyIssueKind::DuplicateDate {
+                    date: day.date,
+                    first: first.to_string(),
+                },
+            ));
+        } else {
+            holidays.insert(day.date, at);
+        }
+    }
+    let mut workdays: BTreeMap<NaiveDate, FieldPath> = BTreeMap::new();
+    for (i, day) in calendar.workdays.iter().enumerate() {
+        let at = path.key("workdays").index(i);
+        if let Some(first) = workdays.get(&day.date) {
+            issues.push((
+                at.key("date"),
+                PolicyIssueKind::DuplicateDate {
+                    date: day.date,
+                    first: first.to_string(),
+                },
+            ));
+            continue;
+        }
+        if let Some(holiday) = holidays.get(&day.date) {
+            issues.push((
+                at.key("date"),
+                PolicyIssueKind::HolidayAndWorkday {
+                    date: day.date,
+                    holiday: holiday.to_string(),
+                },
+            ));
+        }
+        let weekday = day.date.weekday();
+        if !weekend_seen[weekday.num_days_from_monday() as usize] {
+            issues.push((
+                at.key("date"),
+                PolicyIssueKind::WorkdayNotWeekend {
+                    date: day.date,
+                    weekday: WeekdayName::from_chrono(weekday),
+                },
+            ));
+        }
+        workdays.insert(day.date, at);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::policy::{CalendarDay, PolicyIssue};
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> CalendarDay {
+        CalendarDay {
+            date: date(y, m, d),
+            name: "x".into(),
+        }
+    }
+
+    fn fields(policy: &Policy) -> Vec<(String, PolicyIssueKind)> {
+        validate(policy)
+            .into_iter()
+            .map(|(path, kind)| (path.to_string(), kind))
+            .collect()
+    }
+
+    #[test]
+    fn the_default_policy_has_no_semantic_issue() {
+        assert!(validate(&Policy::default_policy()).is_empty());
+    }
+
+    #[test]
+    fn zero_counts_are_rejected_but_zero_token_days_mean_forever() {
+        let mut p = Policy::default_policy();
+        p.security.login_max_failures = 0;
+        p.security.session_idle_minutes = 0;
+        p.security.api_token_days = 0;
+        assert_eq!(
+            fields(&p),
+            vec![
+                (
+                    "security.login_max_failures".to_owned(),
+                    PolicyIssueKind::MustBePositive { value: 0 }
+                ),
+                (
+                    "security.session_idle_minutes".to_owned(),
+                    PolicyIssueKind::MustBePositive { value: 0 }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn language_timezone_and_name() {
+        let mut p = Policy::default_policy();
+        p.meta.name = "  ".into();
+        p.locale.default_language = "zh".into();
+        p.locale.timezone = "Asia/Shanghai".into();
+        let got: Vec<_> = fields(&p).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            got,
+            ["meta.name", "locale.default_language", "locale.timezone"]
+        );
+        for tz in [
+            "+8:00",
+            "08:00",
+            "+08:00:00",
+            "+15:00",
+            "+14:30",
+            "+08:60",
+            "",
+        ] {
+            p.locale.timezone = tz.into();
+            assert!(
+                fields(&p).iter().any(|(f, _)| f == "locale.timezone"),
+                "{tz}"
+            );
+        }
+        for tz in ["+08:00", "-05:00", "+00:00", "+14:00", "-03:30", "+05:45"] {
+            p.locale.timezone = tz.into();
+            assert!(
+                !fields(&p).iter().any(|(f, _)| f == "locale.timezone"),
+                "{tz}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_number_formats_name_their_kind() {
+        let mut p = Policy::default_policy();
+        p.numbering
+            .formats
+            .insert("complaint".into(), "KS-{YYYYMM}-{seq:4".into());
+        let got = fields(&p);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "numbering.formats.complaint");
+        assert!(matches!(got[0].1, PolicyIssueKind::BadNumberFormat { .. }));
+    }
+
+    #[test]
+    fn working_hours_must_parse_and_be_in_order() {
+        let mut p = Policy::default_policy();
+        p.calendar.work_start = "8.30".into();
+        p.calendar.work_end = "25:00".into();
+        let got: Vec<_> = fields(&p).into_iter().map(|(f, _)| f).collect();
+        assert_eq!(got, ["calendar.work_start", "calendar.work_end"]);
+        p.calendar.work_start = "17:30".into();
+        p.calendar.work_end = "17:30".into();
+        assert_eq!(
+            fields(&p),
+            vec![(
+                "calendar.work_end".to_owned(),
+                PolicyIssueKind::WorkHoursOrder {
+                    start: "17:30".into(),
+                    end: "17:30".into()
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn weekend_may_not_repeat_or_cover_the_week() {
+        let mut p = Policy::default_policy();
+        p.calendar.weekend = vec![WeekdayName::Sat, WeekdayName::Sun, WeekdayName::Sat];
+        assert_eq!(
+            fields(&p),
+            vec![(
+                "calendar.weekend[2]".to_owned(),
+                PolicyIssueKind::DuplicateWeekday {
+                    weekday: WeekdayName::Sat
+                }
+            )]
+        );
+        p.calendar.weekend = [
+            WeekdayName::Mon,
+            WeekdayName::Tue,
+            WeekdayName::Wed,
+            WeekdayName::Thu,
+            WeekdayName::Fri,
+            WeekdayName::Sat,
+            WeekdayName::Sun,
+        ]
+        .to_vec();
+        p.calendar.workdays.clear();
+        assert_eq!(
+            fields(&p),
+            vec![(
+                "calendar.weekend".to_owned(),
+                PolicyIssueKind::NoWorkingWeekday
+            )]
+        );
+    }
+
+    #[test]
+    fn calendar_dates_are_unique_exclusive_and_make_up_days_fall_on_weekends() {
+        let mut p = Policy::default_policy();
+        p.calendar.holidays = vec![day(2026, 1, 1), day(2026, 1, 1), day(2026, 1, 3)];
+        p.calendar.workdays = vec![
+            day(2026, 1, 4), // Sunday: fine
+            day(2026, 1, 4), // listed twice
+            day(2026, 1, 3), // Saturday, but also a holiday
+            day(2026, 1, 5), // Monday: a working day anyway
+        ];
+        assert_eq!(
+            fields(&p),
+            vec![
+                (
+                    "calendar.holidays[1].date".to_owned(),
+                    PolicyIssueKind::DuplicateDate {
+                        date: date(2026, 1, 1),
+                        first: "calendar.holidays[0]".into()
+                    }
+                ),
+                (
+                    "calendar.workdays[1].date".to_owned(),
+                    PolicyIssueKind::DuplicateDate {
+                        date: date(2026, 1, 4),
+                        first: "calendar.workdays[0]".into()
+                    }
+                ),
+                (
+                    "calendar.workdays[2].date".to_owned(),
+                    PolicyIssueKind::HolidayAndWorkday {
+                        date: date(2026, 1, 3),
+                        holiday: "calendar.holidays[2]".into()
+                    }
+                ),
+                (
+                    "calendar.workdays[3].date".to_owned(),
+                    PolicyIssueKind::WorkdayNotWeekend {
+                        date: date(2026, 1, 5),
+                        weekday: WeekdayName::Mon
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn calendar_issues_carry_lines_when_loaded_from_a_file() {
+        // A make-up workday moved onto a weekday, and a holiday listed twice.
+        let text = crate::policy::DEFAULT_POLICY_TOML
+            .replace(
+                "date = 2026-05-09\nname = \"劳动节调休上班\"",
+                "date = 2026-05-08\nname = \"劳动节调休上班\"",
+            )
+            .replace(
+                "date = 2026-04-06\nname = \"清明节\"",
+                "date = 2026-04-05\nname = \"清明节\"",
+            );
+        let issues: Vec<PolicyIssue> = Policy::from_toml(&text).unwrap_err();
+        let line = |needle: &str| text.lines().position(|l| l == needle).unwrap() + 1;
+        assert_eq!(issues.len(), 2, "{issues:#?}");
+        assert_eq!(issues[0].line, Some(line("date = 2026-04-05") + 4));
+        assert_eq!(issues[0].field, "calendar.holidays[14].date");
+        assert_eq!(
+            issues[0].message("en"),
+            "2026-04-05 is listed twice (first at calendar.holidays[13])"
+        );
+        assert_eq!(issues[1].line, Some(line("date = 2026-05-08")));
+        assert_eq!(
+            issues[1].message("zh-CN"),
+            "调休上班日 2026-05-08 是星期五，本来就是工作日；调休上班日必须在周末"
+        );
+    }
+}
