@@ -8,5 +8,6 @@ rust_i18n::i18n!("locales", fallback = "zh-CN");
 pub mod migrations;
 pub mod platform;
 pub mod policy;
+pub mod testing;
 
 pub use platform::app::{App, serve};

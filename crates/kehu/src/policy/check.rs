@@ -14,7 +14,7 @@
 //!    the document to find its line.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -142,6 +142,12 @@ impl<'a> LineIndex<'a> {
         (line, column)
     }
 
+    /// The byte offset where the line holding `offset` starts.
+    fn line_start(&self, offset: usize) -> usize {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        self.starts[line - 1]
+    }
+
     /// The text of a 1-based line, without its line ending.
     fn line(&self, line: usize) -> &'a str {
         let start = self
@@ -181,7 +187,7 @@ pub(crate) fn load(original: &str) -> Result<Policy, Vec<PolicyIssue>> {
         }
         let field = error
             .span()
-            .and_then(|span| path_at(doc.get_ref(), span.start))
+            .and_then(|span| path_at(doc.get_ref(), span.start, lines.line_start(span.start)))
             .map(|path| path.to_string())
             .unwrap_or_default();
         issues.push(PolicyIssue {
@@ -201,6 +207,7 @@ pub(crate) fn load(original: &str) -> Result<Policy, Vec<PolicyIssue>> {
         lines: &lines,
         report_missing: !had_syntax_errors,
         issues: Vec::new(),
+        optional: HashMap::new(),
     };
     let shape = default_shape();
     walker.check_table(
@@ -226,7 +233,7 @@ pub(crate) fn load(original: &str) -> Result<Policy, Vec<PolicyIssue>> {
             let position = error.span().map(|span| lines.locate(span.start));
             let field = error
                 .span()
-                .and_then(|span| path_at(doc.get_ref(), span.start))
+                .and_then(|span| path_at(doc.get_ref(), span.start, lines.line_start(span.start)))
                 .map(|path| path.to_string())
                 .unwrap_or_default();
             return Err(vec![PolicyIssue {
@@ -261,6 +268,9 @@ pub(crate) fn load(original: &str) -> Result<Policy, Vec<PolicyIssue>> {
 /// Table names given to unreadable header lines; never a real policy key.
 const NEUTRALISED: &str = "__kehu_unreadable_line_";
 
+/// At most this many broken headers are neutralised (each costs a parse of the file).
+const MAX_NEUTRALISED: usize = 100;
+
 /// Reports every syntax error on a table header line (`[security`, `[[calendar.holidays]`,
 /// a table defined twice…) and replaces that line by a header of its own, `[__kehu_unreadable_line_N]`.
 ///
@@ -271,36 +281,37 @@ const NEUTRALISED: &str = "__kehu_unreadable_line_";
 fn neutralise_broken_headers(original: &str) -> (Cow<'_, str>, Vec<PolicyIssue>) {
     let mut text = Cow::Borrowed(original);
     let mut issues = Vec::new();
-    // Every round neutralises at least one more line, so this ends.
-    loop {
-        let mut broken = BTreeSet::new();
-        {
+    // One header per round, the first: a broken header makes the headers after it look broken
+    // too (duplicates of tables it failed to open), which the next round no longer sees. Every
+    // round neutralises one more line, and a hostile file full of broken headers stops at a
+    // bound (its remaining errors are then reported by the ordinary pass).
+    for _ in 0..MAX_NEUTRALISED {
+        let first_broken = {
             let lines = LineIndex::new(&text);
             let (_, errors) = DeTable::parse_recoverable(&text);
-            for error in &errors {
-                let Some(span) = error.span() else { continue };
-                let (line, column) = lines.locate(span.start);
-                let content = lines.line(line).trim_start();
-                let is_header =
-                    content.starts_with('[') && !content.starts_with(&format!("[{NEUTRALISED}"));
-                if is_header && broken.insert(line) {
-                    issues.push(PolicyIssue {
-                        line: Some(line),
-                        column: Some(column),
-                        field: String::new(),
-                        kind: PolicyIssueKind::Syntax {
-                            detail: error.message().to_owned(),
-                        },
-                    });
-                }
-            }
-        }
-        if broken.is_empty() {
+            errors
+                .iter()
+                .filter_map(|error| {
+                    let (line, column) = lines.locate(error.span()?.start);
+                    let content = lines.line(line).trim_start();
+                    let is_header = content.starts_with('[')
+                        && !content.starts_with(&format!("[{NEUTRALISED}"));
+                    is_header.then(|| (line, column, error.message().to_owned()))
+                })
+                .min_by_key(|&(line, column, _)| (line, column))
+        };
+        let Some((broken, column, detail)) = first_broken else {
             return (text, issues);
-        }
-        let mut rewritten = String::with_capacity(text.len() + broken.len() * 32);
+        };
+        issues.push(PolicyIssue {
+            line: Some(broken),
+            column: Some(column),
+            field: String::new(),
+            kind: PolicyIssueKind::Syntax { detail },
+        });
+        let mut rewritten = String::with_capacity(text.len() + 32);
         for (i, line) in text.split_inclusive('\n').enumerate() {
-            if broken.contains(&(i + 1)) {
+            if i + 1 == broken {
                 let ending = &line[line.trim_end_matches(['\n', '\r']).len()..];
                 rewritten.push_str(&format!("[{NEUTRALISED}{}]{ending}", i + 1));
             } else {
@@ -309,6 +320,7 @@ fn neutralise_broken_headers(original: &str) -> (Cow<'_, str>, Vec<PolicyIssue>)
         }
         text = Cow::Owned(rewritten);
     }
+    (text, issues)
 }
 
 /// By line (issues without a line last), keeping the discovery order otherwise.
@@ -321,6 +333,8 @@ struct ShapeWalker<'a> {
     lines: &'a LineIndex<'a>,
     report_missing: bool,
     issues: Vec<PolicyIssue>,
+    /// `is_optional` by schema path: a file with many incomplete array elements asks often.
+    optional: HashMap<String, bool>,
 }
 
 impl ShapeWalker<'_> {
@@ -332,6 +346,13 @@ impl ShapeWalker<'_> {
             field: path.to_string(),
             kind,
         });
+    }
+
+    fn is_optional(&mut self, path: &FieldPath) -> bool {
+        *self
+            .optional
+            .entry(path.schema())
+            .or_insert_with(|| is_optional(path))
     }
 
     fn check_value(&mut self, value: &Spanned<DeValue<'_>>, shape: &DeValue<'_>, path: &FieldPath) {
@@ -386,7 +407,10 @@ impl ShapeWalker<'_> {
             match shape.get(key.get_ref().as_ref()) {
                 Some(element) => self.check_value(value, element.get_ref(), &key_path),
                 None => {
-                    let expected = shape.keys().map(|k| k.get_ref().to_string()).collect();
+                    let mut expected: Vec<String> =
+                        shape.keys().map(|k| k.get_ref().to_string()).collect();
+                    // Sorted whatever the map's order (toml's `preserve_order` feature).
+                    expected.sort();
                     self.push(
                         Some(key.span()),
                         &key_path,
@@ -396,10 +420,11 @@ impl ShapeWalker<'_> {
             }
         }
         if self.report_missing {
-            for key in shape.keys() {
-                let name: &str = key.get_ref();
+            let mut keys: Vec<&str> = shape.keys().map(|k| k.get_ref().as_ref()).collect();
+            keys.sort_unstable();
+            for name in keys {
                 let key_path = path.key(name);
-                if !table.contains_key(name) && !is_optional(&key_path) {
+                if !table.contains_key(name) && !self.is_optional(&key_path) {
                     // Point at the table's header; the document root has no line of its own.
                     let at = (!path.is_root()).then(|| span.clone());
                     self.push(at, &key_path, PolicyIssueKind::MissingField);
@@ -482,61 +507,77 @@ fn locate(table: &DeTable<'_>, path: &FieldPath) -> Option<Range<usize>> {
     found
 }
 
-/// The path of the smallest key or value whose span contains `offset`, to name the field of a
-/// syntax or serde error. Table headers do not contain their bodies, so the whole tree is searched.
-fn path_at(table: &DeTable<'_>, offset: usize) -> Option<FieldPath> {
-    let mut best: Option<(usize, FieldPath)> = None;
-    search_table(table, offset, &FieldPath::root(), &mut best);
-    best.map(|(_, path)| path)
+/// The field an error at `offset` is about, to name the field of a syntax or serde error: the
+/// smallest key or value whose span contains `offset`, else the last key on the same line before
+/// it (`name = "x" junk` is about `name`). Table headers do not contain their bodies, so the whole
+/// tree is searched.
+fn path_at(table: &DeTable<'_>, offset: usize, line_start: usize) -> Option<FieldPath> {
+    let mut search = Search {
+        offset,
+        line_start,
+        containing: None,
+        same_line: None,
+    };
+    search.table(table, &FieldPath::root());
+    search.containing.or(search.same_line).map(|(_, path)| path)
 }
 
-fn consider(
-    span: Range<usize>,
+struct Search {
     offset: usize,
-    path: &FieldPath,
-    best: &mut Option<(usize, FieldPath)>,
-) {
-    // Inclusive end: an empty span (a value missing after `=`) still names its key.
-    if span.start <= offset && offset <= span.end {
-        let len = span.end - span.start;
-        if best.as_ref().is_none_or(|(best_len, _)| len <= *best_len) {
-            *best = Some((len, path.clone()));
-        }
-    }
+    line_start: usize,
+    /// (span length, path) of the smallest node containing the offset.
+    containing: Option<(usize, FieldPath)>,
+    /// (span start, path) of the last key starting on the offset's line before it.
+    same_line: Option<(usize, FieldPath)>,
 }
 
-fn search_table(
-    table: &DeTable<'_>,
-    offset: usize,
-    path: &FieldPath,
-    best: &mut Option<(usize, FieldPath)>,
-) {
-    for (key, value) in table.iter() {
-        // A neutralised header's keys have no meaningful path.
-        if path.is_root() && key.get_ref().starts_with(NEUTRALISED) {
-            continue;
-        }
-        let key_path = path.key(key.get_ref());
-        consider(key.span(), offset, &key_path, best);
-        search_value(value, offset, &key_path, best);
-    }
-}
-
-fn search_value(
-    value: &Spanned<DeValue<'_>>,
-    offset: usize,
-    path: &FieldPath,
-    best: &mut Option<(usize, FieldPath)>,
-) {
-    consider(value.span(), offset, path, best);
-    match value.get_ref() {
-        DeValue::Table(table) => search_table(table, offset, path, best),
-        DeValue::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                search_value(item, offset, &path.index(i), best);
+impl Search {
+    fn consider(&mut self, span: Range<usize>, path: &FieldPath, is_key: bool) {
+        // Inclusive end: an empty span (a value missing after `=`) still names its key.
+        if span.start <= self.offset && self.offset <= span.end {
+            let len = span.end - span.start;
+            if self
+                .containing
+                .as_ref()
+                .is_none_or(|(best, _)| len <= *best)
+            {
+                self.containing = Some((len, path.clone()));
             }
         }
-        _ => {}
+        if is_key
+            && (self.line_start..=self.offset).contains(&span.start)
+            && self
+                .same_line
+                .as_ref()
+                .is_none_or(|(best, _)| span.start >= *best)
+        {
+            self.same_line = Some((span.start, path.clone()));
+        }
+    }
+
+    fn table(&mut self, table: &DeTable<'_>, path: &FieldPath) {
+        for (key, value) in table.iter() {
+            // A neutralised header's keys have no meaningful path.
+            if path.is_root() && key.get_ref().starts_with(NEUTRALISED) {
+                continue;
+            }
+            let key_path = path.key(key.get_ref());
+            self.consider(key.span(), &key_path, true);
+            self.value(value, &key_path);
+        }
+    }
+
+    fn value(&mut self, value: &Spanned<DeValue<'_>>, path: &FieldPath) {
+        self.consider(value.span(), path, false);
+        match value.get_ref() {
+            DeValue::Table(table) => self.table(table, path),
+            DeValue::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.value(item, &path.index(i));
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -796,6 +837,67 @@ mod tests {
             "{found:#?}"
         );
         assert!(found.iter().all(|i| i.field.is_empty()));
+    }
+
+    #[test]
+    fn trailing_junk_is_blamed_on_the_key_of_its_line() {
+        let text = edited(
+            "complaint = \"KS-{YYYYMM}-{seq:4}\"",
+            "complaint = \"KS-{YYYYMM}-{seq:4}\" x",
+        );
+        let found = issues(&text);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].field, "numbering.formats.complaint");
+        assert_eq!(found[0].line, Some(line_of(&text, "\" x")));
+    }
+
+    proptest::proptest! {
+        /// Whatever an editor does to one spot of the file, loading never panics and every
+        /// issue points inside the file.
+        #[test]
+        fn any_single_edit_is_reported_sanely(
+            at in 0usize..super::super::DEFAULT_POLICY_TOML.len(),
+            cut in 0usize..40,
+            insert in proptest::sample::select(vec![
+                "", "[", "]", "=", "\"", "{", "}", "x", "0", "-", "\n", "#", "[[a]]\n", "a = 1\n",
+            ]),
+        ) {
+            let text = super::super::DEFAULT_POLICY_TOML;
+            let start = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            let end = (start + cut..=text.len())
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(text.len());
+            let edited = format!("{}{}{}", &text[..start], insert, &text[end..]);
+            let line_count = edited.lines().count().max(1);
+            if let Err(found) = Policy::from_toml(&edited) {
+                proptest::prop_assert!(!found.is_empty());
+                for issue in &found {
+                    if let Some(line) = issue.line {
+                        proptest::prop_assert!((1..=line_count + 1).contains(&line), "{issue}");
+                    }
+                    proptest::prop_assert!(!issue.message("en").is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_files_end_quickly() {
+        let headers = "[\n".repeat(5_000);
+        let found = issues(&headers);
+        assert!(!found.is_empty());
+        let elements = format!(
+            "{}{}",
+            super::super::DEFAULT_POLICY_TOML,
+            "[[calendar.holidays]]\n".repeat(5_000)
+        );
+        let found = issues(&elements);
+        assert_eq!(found.len(), 10_000);
+        assert!(
+            found
+                .iter()
+                .all(|i| i.kind == PolicyIssueKind::MissingField)
+        );
     }
 
     #[test]

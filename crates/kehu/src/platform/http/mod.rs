@@ -180,16 +180,23 @@ async fn context(
         Ok(a) => a,
         Err(e) => return e.into_response(),
     };
-    let lang = actor
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Lang::from_accept_language);
+    let preferred = actor
         .as_ref()
         .and_then(|a| Lang::parse(&a.language))
-        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())))
-        .or_else(|| {
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
-        })
+        .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())));
+    // Browsers always send Accept-Language, so pages follow the user's own
+    // choice; an API caller's explicit header wins over the stored preference.
+    let chosen = if page {
+        preferred.or(accept)
+    } else {
+        accept.or(preferred)
+    };
+    let lang = chosen
         .or_else(|| Lang::parse(&state.policy().policy.locale.default_language))
         .unwrap_or(Lang::Zh);
     let anon_csrf = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned());
@@ -212,8 +219,9 @@ async fn context(
     };
     i18n::scope(ctx, async move {
         let mut req = req;
-        let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        if unsafe_method && by_token.is_none() {
+        // Only POST can be sent cross-site without a CORS preflight (which
+        // Kehu never grants), so POST is what needs the CSRF check.
+        if *req.method() == Method::POST && by_token.is_none() {
             req = match check_csrf(req, &csrf, page).await {
                 Ok(r) => r,
                 Err(e) => return e.into_response(),

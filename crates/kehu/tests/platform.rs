@@ -1,0 +1,617 @@
+//! Platform behaviour through the HTTP API, on SQLite or (with
+//! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
+use kehu::platform::{audit, numbering};
+use kehu::testing::{ADMIN_PASSWORD, TestServer};
+use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+type R = anyhow::Result<()>;
+
+async fn body(r: reqwest::Response) -> anyhow::Result<Value> {
+    Ok(r.json::<Value>().await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_logout_and_me() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    let me = body(c.get(s.url("/api/v1/me")).send().await?).await?;
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["roles"], json!(["admin"]));
+    let r = c.delete(s.url("/api/v1/session")).send().await?;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = c.get(s.url("/api/v1/me")).send().await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let e = body(r).await?;
+    assert_eq!(e["error"]["code"], "unauthorized");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixth_wrong_password_is_rate_limited_in_the_callers_language() -> R {
+    let s = TestServer::start().await?;
+    let c = s.client();
+    for i in 0..5 {
+        let r = c
+            .post(s.url("/api/v1/session"))
+            .header("accept-language", "en")
+            .json(&json!({"username": "admin", "password": format!("wrong{i}")}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = c
+        .post(s.url("/api/v1/session"))
+        .header("accept-language", "en")
+        .json(&json!({"username": "admin", "password": "wrong6"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let e = body(r).await?;
+    assert_eq!(e["error"]["code"], "rate_limited");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Too many failed login attempts"),
+        "{e}"
+    );
+    // Even the right password is refused while locked…
+    let r = c
+        .post(s.url("/api/v1/session"))
+        .header("accept-language", "zh-CN")
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        body(r).await?["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("登录失败次数过多")
+    );
+    // …and accepted once the lockout of the policy has passed.
+    let lockout = s.state.policy().policy.security.login_lockout_minutes;
+    s.clock
+        .set(s.clock.now() + chrono::Duration::minutes(i64::from(lockout) + 1));
+    s.admin().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_created_edited_disabled_and_audited() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    // Bad input names every field and changes nothing.
+    let r = c
+        .post(s.url("/api/v1/users"))
+        .json(&json!({"username": "张三", "roles": ["boss"], "password": "short"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e = body(r).await?;
+    let fields: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        fields.contains(&"username") && fields.contains(&"roles") && fields.contains(&"password"),
+        "{e}"
+    );
+    let users = body(c.get(s.url("/api/v1/users")).send().await?).await?;
+    assert_eq!(users["total"], 1);
+
+    let r = c
+        .post(s.url("/api/v1/users"))
+        .json(&json!({"username": "zhangsan", "display_name": "张三", "roles": ["sales_rep"]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let u = body(r).await?;
+    let id = u["id"].as_i64().unwrap_or_default();
+    let generated = u["password"].as_str().unwrap_or_default().to_owned();
+    assert!(generated.len() >= 10);
+    let rep = s.login("zhangsan", &generated).await?;
+    assert_eq!(
+        body(rep.get(s.url("/api/v1/me")).send().await?).await?["display_name"],
+        "张三"
+    );
+
+    // Duplicate username.
+    let r = c
+        .post(s.url("/api/v1/users"))
+        .json(&json!({"username": "zhangsan", "roles": ["sales_rep"]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Optimistic concurrency: the second edit with the same version is refused.
+    let r = c
+        .patch(s.url(&format!("/api/v1/users/{id}")))
+        .json(&json!({"version": 1, "roles": ["sales_rep", "quality"]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .patch(s.url(&format!("/api/v1/users/{id}")))
+        .json(&json!({"version": 1, "display_name": "李四"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(body(r).await?["error"]["code"], "stale_version");
+    let u = body(c.get(s.url(&format!("/api/v1/users/{id}"))).send().await?).await?;
+    assert_eq!(u["display_name"], "张三");
+    assert_eq!(u["roles"], json!(["sales_rep", "quality"]));
+
+    // Disabling ends the session; re-enabling allows login again.
+    let r = c
+        .post(s.url(&format!("/api/v1/users/{id}/disable")))
+        .json(&json!({"version": 2, "reason": "员工调离"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        rep.get(s.url("/api/v1/me")).send().await?.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(s.login("zhangsan", &generated).await.is_err());
+    c.post(s.url(&format!("/api/v1/users/{id}/enable")))
+        .json(&json!({"version": 3}))
+        .send()
+        .await?;
+    s.login("zhangsan", &generated).await?;
+
+    // Every change is in the audit log with its reason, never the password.
+    let log = body(
+        c.get(s.url(&format!("/api/v1/audit?entity_type=user&entity_id={id}")))
+            .send()
+            .await?,
+    )
+    .await?;
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(actions, vec!["update", "update", "update", "create"]);
+    assert_eq!(log["items"][1]["reason"], "员工调离");
+    assert_eq!(log["items"][1]["changes"]["active"], json!([true, false]));
+    assert!(!log.to_string().contains("argon2"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_admin_cannot_be_disabled() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    let r = c
+        .post(s.url("/api/v1/users/1/disable"))
+        .json(&json!({"version": 1}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        body(c.get(s.url("/api/v1/users/1")).send().await?).await?["active"],
+        true
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teams_are_led_by_sales_managers() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    let rep = s.add_user("rep1", &["sales_rep"], None).await?;
+    let mgr = s.add_user("mgr1", &["sales_manager"], None).await?;
+    let r = c
+        .post(s.url("/api/v1/teams"))
+        .json(&json!({"name": "华东销售部", "manager_id": rep}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await?["error"]["fields"][0]["field"], "manager_id");
+    let r = c
+        .post(s.url("/api/v1/teams"))
+        .json(&json!({"name": "华东销售部", "manager_id": mgr}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let team = body(r).await?;
+    let r = c
+        .patch(s.url(&format!("/api/v1/users/{rep}")))
+        .json(&json!({"version": 1, "team_id": team["id"]}))
+        .send()
+        .await?;
+    assert_eq!(body(r).await?["team_id"], team["id"]);
+    let r = c
+        .post(s.url("/api/v1/teams"))
+        .json(&json!({"name": "华东销售部"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_work_until_revoked() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    let r = c
+        .post(s.url("/api/v1/tokens"))
+        .json(&json!({"name": "ERP 同步"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let t = body(r).await?;
+    let secret = t["secret"].as_str().unwrap_or_default().to_owned();
+    let anon = s.client();
+    let r = anon
+        .get(s.url("/api/v1/users"))
+        .bearer_auth(&secret)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list = body(c.get(s.url("/api/v1/tokens")).send().await?).await?;
+    assert!(list["items"][0]["last_used_at"].is_string(), "{list}");
+    assert!(
+        !list.to_string().contains(&secret),
+        "the secret is never listed"
+    );
+    let r = c
+        .delete(s.url(&format!("/api/v1/tokens/{}", t["id"])))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = anon
+        .get(s.url("/api/v1/users"))
+        .bearer_auth(&secret)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Another user's token is "not found", not "forbidden".
+    let other = s.add_user("u2", &["finance"], None).await?;
+    let tok = s.token(other).await?;
+    let list = body(
+        anon.get(s.url("/api/v1/tokens"))
+            .bearer_auth(&tok)
+            .send()
+            .await?,
+    )
+    .await?;
+    let their_id = list["items"][0]["id"].as_i64().unwrap_or_default();
+    let r = c
+        .delete(s.url(&format!("/api/v1/tokens/{their_id}")))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_writes_need_json_or_a_csrf_token() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    // A cross-site form post to the API is refused…
+    let r = c
+        .post(s.url("/api/v1/tokens"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=x")
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(body(r).await?["error"]["code"], "csrf");
+    // …and so is a page form without the token.
+    let r = c
+        .post(s.url("/me/tokens"))
+        .form(&[("name", "x")])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = c
+        .post(s.url("/me/tokens"))
+        .form(&[("name", "x"), ("csrf", "forged")])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // With the session's token the form works.
+    let me = c
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+        .send()
+        .await?;
+    let csrf = body(me).await?["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let r = c
+        .post(s.url("/me/tokens"))
+        .form(&[("name", "x"), ("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await?.contains("kehu_"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_is_validated_versioned_and_reloaded() -> R {
+    let s = TestServer::start().await?;
+    let c = s.admin().await?;
+    let current = body(c.get(s.url("/api/v1/policy")).send().await?).await?;
+    assert_eq!(current["version"], 1);
+    let text = current["body"].as_str().unwrap_or_default().to_owned();
+    assert!(text.contains("login_max_failures"));
+
+    // An unknown field and a malformed number: both reported with lines, nothing stored.
+    let bad = text
+        .replacen("login_max_failures = 5", "login_max_failures = 5x", 1)
+        .replacen("[security]", "[security]\nlogin_max_failurez = 3", 1);
+    let r = c
+        .put(s.url("/api/v1/policy"))
+        .header("accept-language", "en")
+        .json(&json!({"body": bad, "comment": "bad"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e = body(r).await?;
+    let msgs: Vec<String> = e["error"]["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["message"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(msgs.len() >= 2, "{e}");
+    assert!(msgs.iter().all(|m| m.starts_with("line ")), "{e}");
+    assert_eq!(
+        body(c.get(s.url("/api/v1/policy")).send().await?).await?["version"],
+        1
+    );
+
+    // A valid change becomes version 2 and is in force at once.
+    let good = text.replacen("login_max_failures = 5", "login_max_failures = 3", 1);
+    let r = c
+        .put(s.url("/api/v1/policy"))
+        .json(&json!({"body": good, "comment": "stricter login"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED, "{:?}", r.text().await);
+    assert_eq!(s.state.policy().policy.security.login_max_failures, 3);
+    assert_eq!(s.state.policy().version, 2);
+
+    // A future version waits for its date.
+    let later = s.clock.now() + chrono::Duration::days(10);
+    let future = good.replacen("login_max_failures = 3", "login_max_failures = 7", 1);
+    let r = c
+        .put(s.url("/api/v1/policy"))
+        .json(&json!({"body": future, "comment": "next month", "effective_from": later}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        body(c.get(s.url("/api/v1/policy")).send().await?).await?["version"],
+        2
+    );
+    s.clock.set(later + chrono::Duration::minutes(1));
+    // Ten days later the old session has expired: log in again.
+    let c = s.admin().await?;
+    assert_eq!(
+        body(c.get(s.url("/api/v1/policy")).send().await?).await?["version"],
+        3
+    );
+    let versions = body(c.get(s.url("/api/v1/policy/versions")).send().await?).await?;
+    assert_eq!(versions["total"], 3);
+
+    // The check endpoint reports without storing; only admins may replace.
+    let check = body(
+        c.post(s.url("/api/v1/policy/check"))
+            .json(&json!({"body": "[nonsense]\n"}))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(check["valid"], false);
+    let rep = s.add_user("rep", &["sales_rep"], None).await?;
+    let tok = s.token(rep).await?;
+    let r = s
+        .client()
+        .put(s.url("/api/v1/policy"))
+        .bearer_auth(tok)
+        .json(&json!({"body": text, "comment": "x"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_chain_verifies_and_detects_tampering() -> R {
+    let s = TestServer::start().await?;
+    for i in 0..5 {
+        s.add_user(&format!("user{i}"), &["sales_rep"], None)
+            .await?;
+    }
+    let report = audit::verify(&s.state.db).await?;
+    assert!(report.broken.is_none(), "{report:?}");
+    assert!(report.entries >= 6);
+    // Edit a stored entry behind the program's back.
+    s.state
+        .db
+        .execute_unprepared("UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 3")
+        .await?;
+    let report = audit::verify(&s.state.db).await?;
+    let broken = report.broken.expect("tampering is detected");
+    assert_eq!(broken.seq, 3);
+    // Deleting the newest entry is detected through the chain head.
+    s.state
+        .db
+        .execute_unprepared("UPDATE audit_log SET actor_name = 'system' WHERE seq = 3")
+        .await?;
+    assert!(audit::verify(&s.state.db).await?.broken.is_none());
+    s.state
+        .db
+        .execute_unprepared("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+        .await?;
+    assert!(audit::verify(&s.state.db).await?.broken.is_some());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_numbers_are_distinct_and_consecutive() -> R {
+    let s = TestServer::start().await?;
+    let policy = s.state.policy().policy.clone();
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 15).expect("date");
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let db = s.state.db.clone();
+        let policy = policy.clone();
+        tasks.push(tokio::spawn(async move {
+            let txn = kehu::platform::db::begin_write(&db).await?;
+            let n = numbering::next_number(&txn, &policy, "complaint", date).await?;
+            txn.commit().await?;
+            Ok::<_, kehu::platform::error::Error>(n)
+        }));
+    }
+    let mut numbers = Vec::new();
+    for t in tasks {
+        numbers.push(t.await??);
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=50).map(|i| format!("KS-202603-{i:04}")).collect();
+    assert_eq!(numbers, expected);
+    // A rolled-back document gives its number back: no gap.
+    let txn = kehu::platform::db::begin_write(&s.state.db).await?;
+    numbering::next_number(&txn, &policy, "complaint", date).await?;
+    txn.rollback().await?;
+    let txn = kehu::platform::db::begin_write(&s.state.db).await?;
+    assert_eq!(
+        numbering::next_number(&txn, &policy, "complaint", date).await?,
+        "KS-202603-0051"
+    );
+    // The serial restarts with the month.
+    let april = chrono::NaiveDate::from_ymd_opt(2026, 4, 1).expect("date");
+    assert_eq!(
+        numbering::next_number(&txn, &policy, "complaint", april).await?,
+        "KS-202604-0001"
+    );
+    txn.commit().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_health_metrics_and_errors() -> R {
+    let s = TestServer::start().await?;
+    let c = s.client();
+    let doc = body(c.get(s.url("/api/v1/openapi.json")).send().await?).await?;
+    let paths = doc["paths"].as_object().map(|p| p.len()).unwrap_or(0);
+    assert!(paths >= 15, "{paths} paths");
+    assert!(doc["paths"]["/api/v1/session"]["post"].is_object());
+    let r = c.get(s.url("/api/docs/")).send().await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let health = body(c.get(s.url("/healthz")).send().await?).await?;
+    assert_eq!(health["status"], "ok");
+    let r = c.get(s.url("/metrics")).send().await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await?.contains("kehu_http_requests_total"));
+    // Unknown API paths answer JSON 404 in the caller's language.
+    let r = c
+        .get(s.url("/api/v1/nothing-here"))
+        .header("accept-language", "en")
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(r).await?["error"]["message"], "Not found.");
+    // A malformed JSON body names the field.
+    let admin = s.admin().await?;
+    let r = admin
+        .post(s.url("/api/v1/teams"))
+        .json(&json!({"name": 5}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body(r).await?["error"]["fields"][0]["field"], "name");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_log_in_show_home_and_switch_language() -> R {
+    let s = TestServer::start().await?;
+    let c = s.client();
+    let r = c.get(s.url("/")).send().await?;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let login = c.get(s.url("/login")).send().await?.text().await?;
+    assert!(login.contains("登录客户管理系统"));
+    let csrf = login
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let r = c
+        .post(s.url("/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", "wrong"),
+            ("csrf", csrf.as_str()),
+            ("next", "/"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.text().await?.contains("用户名或密码错误"));
+    let r = c
+        .post(s.url("/login"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", csrf.as_str()),
+            ("next", "/admin/users"),
+        ])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers().get("location").and_then(|v| v.to_str().ok()),
+        Some("/admin/users")
+    );
+    let home = c.get(s.url("/")).send().await?.text().await?;
+    assert!(home.contains("我的待办"), "home shows the tasks area");
+    assert!(
+        home.contains("/admin/users"),
+        "admin sees user administration"
+    );
+    assert!(
+        !home.contains("/customers"),
+        "capabilities not built yet are hidden"
+    );
+    let page_csrf = home
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let r = c
+        .post(s.url("/lang"))
+        .form(&[("lang", "en"), ("csrf", page_csrf.as_str()), ("next", "/")])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let home = c.get(s.url("/")).send().await?.text().await?;
+    assert!(home.contains("My tasks"));
+    for page in [
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/teams",
+        "/admin/audit",
+        "/admin/policy",
+        "/me",
+        "/me/tokens",
+        "/admin/users/1",
+        "/admin/policy/versions/1",
+    ] {
+        let r = c.get(s.url(page)).send().await?;
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+    }
+    Ok(())
+}
