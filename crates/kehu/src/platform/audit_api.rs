@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::audit::{self, AuditFilter, VerifyReport};
-use super::auth::{Actor, Permission};
+use super::auth::model::{Authorized, ViewAudit};
 use super::error::{ErrorBody, Result};
 use super::http::shell::{Shell, render};
 use super::schema::audit_log;
@@ -81,11 +81,10 @@ pub fn page_routes() -> Router<AppState> {
     responses((status = 200, body = Page<AuditView>), (status = 403, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
-    actor: Actor,
+    _auth: Authorized<ViewAudit>,
     Query(filter): Query<AuditFilter>,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Page<AuditView>>> {
-    actor.require(Permission::ViewAudit)?;
     let (page, per_page) = paging.resolve();
     let (items, total) = audit::list(&state.db, &filter, page, per_page).await?;
     Ok(Json(Page {
@@ -97,8 +96,10 @@ async fn list(
 /// Walks the hash chain and reports the first broken link.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit",
     responses((status = 200, body = VerifyReport), (status = 403, body = ErrorBody)))]
-async fn verify(State(state): State<AppState>, actor: Actor) -> Result<Json<VerifyReport>> {
-    actor.require(Permission::ViewAudit)?;
+async fn verify(
+    State(state): State<AppState>,
+    _auth: Authorized<ViewAudit>,
+) -> Result<Json<VerifyReport>> {
     Ok(Json(audit::verify(&state.db).await?))
 }
 
@@ -143,11 +144,10 @@ impl AuditPage {
 
 async fn audit_page(
     State(state): State<AppState>,
-    actor: Actor,
+    _auth: Authorized<ViewAudit>,
     Query(filter): Query<AuditFilter>,
     Query(paging): Query<Paging>,
 ) -> Result<Response> {
-    actor.require(Permission::ViewAudit)?;
     let (page, per_page) = paging.resolve();
     let (items, total) = audit::list(&state.db, &filter, page, per_page).await?;
     let query = serde_urlencoded::to_string([

@@ -105,6 +105,14 @@ pub fn t(key: &str) -> String {
     tr(current(), key, &[])
 }
 
+/// The current request's display time zone (China Standard Time outside a request).
+pub fn tz() -> chrono::FixedOffset {
+    CTX.try_with(|c| c.tz)
+        .ok()
+        .or_else(|| chrono::FixedOffset::east_opt(8 * 3600))
+        .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,12 +140,4 @@ mod tests {
             "must be at least 10 characters"
         );
     }
-}
-
-/// The current request's display time zone (China Standard Time outside a request).
-pub fn tz() -> chrono::FixedOffset {
-    CTX.try_with(|c| c.tz)
-        .ok()
-        .or_else(|| chrono::FixedOffset::east_opt(8 * 3600))
-        .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
 }

@@ -10,8 +10,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::Policy;
 use super::store::{self, PolicyInForce};
+use crate::platform::auth::Actor;
 use crate::platform::auth::api::Page;
-use crate::platform::auth::{Actor, Permission};
+use crate::platform::auth::model::{Authorized, ManagePolicy};
 use crate::platform::error::{ErrorBody, Result};
 use crate::platform::http::extract::JsonBody;
 use crate::platform::i18n;
@@ -94,10 +95,9 @@ pub struct PolicyInput {
     responses((status = 201, body = VersionView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn replace(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManagePolicy>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> Result<Response> {
-    actor.require(Permission::ManagePolicy)?;
     let row = store::apply(
         &state.db,
         &actor.audit_actor(),

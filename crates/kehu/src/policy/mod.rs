@@ -65,8 +65,10 @@ pub struct LocalePolicy {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityPolicy {
-    /// Failed logins allowed per user and per address within the window; the next is refused.
+    /// Failed logins allowed per user within the window; the next is refused.
     pub login_max_failures: u32,
+    /// Failed logins allowed per client address within the window.
+    pub login_max_failures_per_address: u32,
     pub login_window_minutes: u32,
     pub login_lockout_minutes: u32,
     /// Absolute session lifetime.
@@ -596,6 +598,7 @@ mod tests {
         assert_eq!(
             (
                 s.login_max_failures,
+                s.login_max_failures_per_address,
                 s.login_window_minutes,
                 s.login_lockout_minutes,
                 s.session_hours,
@@ -603,7 +606,7 @@ mod tests {
                 s.password_min_length,
                 s.api_token_days
             ),
-            (5, 15, 15, 12, 120, 10, 365)
+            (5, 20, 15, 15, 12, 120, 10, 365)
         );
         assert_eq!(s.login_window(), TimeDelta::minutes(15));
         assert_eq!(s.session_lifetime(), TimeDelta::hours(12));

@@ -57,6 +57,10 @@ fn security(security: &SecurityPolicy, path: &FieldPath, issues: &mut Issues) {
     // would lock everyone out or end every session at once.
     let positive = [
         ("login_max_failures", security.login_max_failures),
+        (
+            "login_max_failures_per_address",
+            security.login_max_failures_per_address,
+        ),
         ("login_window_minutes", security.login_window_minutes),
         ("login_lockout_minutes", security.login_lockout_minutes),
         ("session_hours", security.session_hours),

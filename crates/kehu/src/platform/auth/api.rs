@@ -7,7 +7,8 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Actor, NewUser, Permission, TeamInput, TeamView, TokenView, UserPatch, UserView};
+use super::model::{Authorized, ManageUsers};
+use super::{Actor, NewUser, TeamInput, TeamView, TokenView, UserPatch, UserView};
 use crate::platform::error::{ErrorBody, Result};
 use crate::platform::http::extract::JsonBody;
 use crate::platform::http::{ClientIp, SESSION_COOKIE};
@@ -160,8 +161,10 @@ async fn change_password(
 
 /// All users (admin).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = Page<UserView>), (status = 403, body = ErrorBody)))]
-async fn list_users(State(state): State<AppState>, actor: Actor) -> Result<Json<Page<UserView>>> {
-    actor.require(Permission::ManageUsers)?;
+async fn list_users(
+    State(state): State<AppState>,
+    _auth: Authorized<ManageUsers>,
+) -> Result<Json<Page<UserView>>> {
     Ok(Json(Page::all(super::list_users(&state).await?)))
 }
 
@@ -178,10 +181,9 @@ pub struct CreatedUser {
     responses((status = 201, body = CreatedUser), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_user(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     JsonBody(input): JsonBody<NewUser>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let (user, password) = super::create_user(&state, &actor.audit_actor(), input).await?;
     Ok((StatusCode::CREATED, Json(CreatedUser { user, password })).into_response())
 }
@@ -191,10 +193,9 @@ async fn create_user(
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
 async fn get_user(
     State(state): State<AppState>,
-    actor: Actor,
+    _auth: Authorized<ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Json<UserView>> {
-    actor.require(Permission::ManageUsers)?;
     Ok(Json(super::get_user(&state, id).await?))
 }
 
@@ -203,11 +204,10 @@ async fn get_user(
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_user(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     JsonBody(p): JsonBody<UserPatch>,
 ) -> Result<Json<UserView>> {
-    actor.require(Permission::ManageUsers)?;
     Ok(Json(
         super::update_user(&state, &actor.audit_actor(), id, p).await?,
     ))
@@ -229,11 +229,10 @@ pub struct ResetResult {
     responses((status = 200, body = ResetResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     JsonBody(p): JsonBody<ResetPassword>,
 ) -> Result<Json<ResetResult>> {
-    actor.require(Permission::ManageUsers)?;
     let password = super::set_password(&state, &actor.audit_actor(), id, p.password).await?;
     Ok(Json(ResetResult { password }))
 }
@@ -275,7 +274,6 @@ async fn set_active(
     p: VersionReason,
     active: bool,
 ) -> Result<Json<UserView>> {
-    actor.require(Permission::ManageUsers)?;
     let patch = UserPatch {
         version: p.version,
         active: Some(active),
@@ -289,8 +287,10 @@ async fn set_active(
 
 /// All teams (admin).
 #[utoipa::path(get, path = "/api/v1/teams", tag = "users", responses((status = 200, body = Page<TeamView>), (status = 403, body = ErrorBody)))]
-async fn list_teams(State(state): State<AppState>, actor: Actor) -> Result<Json<Page<TeamView>>> {
-    actor.require(Permission::ManageUsers)?;
+async fn list_teams(
+    State(state): State<AppState>,
+    _auth: Authorized<ManageUsers>,
+) -> Result<Json<Page<TeamView>>> {
     Ok(Json(Page::all(super::list_teams(&state).await?)))
 }
 
@@ -299,10 +299,9 @@ async fn list_teams(State(state): State<AppState>, actor: Actor) -> Result<Json<
     responses((status = 201, body = TeamView), (status = 422, body = ErrorBody)))]
 async fn create_team(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     JsonBody(input): JsonBody<TeamInput>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let team = super::create_team(&state, &actor.audit_actor(), input).await?;
     Ok((StatusCode::CREATED, Json(team)).into_response())
 }
@@ -312,10 +311,9 @@ async fn create_team(
     responses((status = 200, body = TeamView), (status = 404, body = ErrorBody)))]
 async fn get_team(
     State(state): State<AppState>,
-    actor: Actor,
+    _auth: Authorized<ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Json<TeamView>> {
-    actor.require(Permission::ManageUsers)?;
     Ok(Json(super::get_team(&state, id).await?))
 }
 
@@ -324,11 +322,10 @@ async fn get_team(
     responses((status = 200, body = TeamView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_team(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     JsonBody(input): JsonBody<TeamInput>,
 ) -> Result<Json<TeamView>> {
-    actor.require(Permission::ManageUsers)?;
     Ok(Json(
         super::update_team(&state, &actor.audit_actor(), id, input).await?,
     ))

@@ -541,7 +541,7 @@ pub async fn login(
     let window = Duration::minutes(i64::from(sec.login_window_minutes));
     let lockout = Duration::minutes(i64::from(sec.login_lockout_minutes));
     let max = usize::try_from(sec.login_max_failures).unwrap_or(5);
-    let max_ip = usize::try_from(sec.login_max_failures.saturating_mul(10)).unwrap_or(50); // TEMP: policy field pending
+    let max_ip = usize::try_from(sec.login_max_failures_per_address).unwrap_or(20);
     let since = now - window.max(lockout);
     let locked_for = |failures: &[DateTime<Utc>], limit: usize| -> Option<i64> {
         // Locked while `limit` failures fall within the window and the last

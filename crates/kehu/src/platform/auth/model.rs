@@ -126,6 +126,35 @@ pub enum Permission {
     ManagePolicy,
 }
 
+/// A permission as a type, so a route can demand it in its signature; the
+/// check then runs before the body is read (403 before any 422).
+pub trait PermissionMarker: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+pub struct ManageUsers;
+impl PermissionMarker for ManageUsers {
+    const PERMISSION: Permission = Permission::ManageUsers;
+}
+pub struct ViewAudit;
+impl PermissionMarker for ViewAudit {
+    const PERMISSION: Permission = Permission::ViewAudit;
+}
+pub struct ManagePolicy;
+impl PermissionMarker for ManagePolicy {
+    const PERMISSION: Permission = Permission::ManagePolicy;
+}
+
+/// The signed-in actor, known to hold permission `P`.
+pub struct Authorized<P: PermissionMarker>(pub Actor, pub std::marker::PhantomData<P>);
+
+impl<P: PermissionMarker> std::ops::Deref for Authorized<P> {
+    type Target = Actor;
+    fn deref(&self) -> &Actor {
+        &self.0
+    }
+}
+
 /// The signed-in user, as every service function sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Actor {

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 
 use super::ClientIp;
 use crate::platform::auth::Actor;
+use crate::platform::auth::model::{Authorized, PermissionMarker};
 use crate::platform::error::{Error, FieldError};
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
@@ -17,6 +18,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
             .get::<Actor>()
             .cloned()
             .ok_or(Error::Unauthorized)
+    }
+}
+
+impl<S: Send + Sync, P: PermissionMarker> FromRequestParts<S> for Authorized<P> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let actor = <Actor as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        actor.require(P::PERMISSION)?;
+        Ok(Authorized(actor, std::marker::PhantomData))
     }
 }
 
