@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde::Deserialize;
 
 use super::store;
+use crate::platform::auth::model::{Authorized, ManagePolicy};
 use crate::platform::auth::{Actor, Permission};
 use crate::platform::error::{FieldError, Result};
 use crate::platform::http::extract::FormBody;
@@ -77,10 +78,9 @@ struct ApplyForm {
 
 async fn policy_apply(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManagePolicy>,
     FormBody(f): FormBody<ApplyForm>,
 ) -> Result<Response> {
-    actor.require(Permission::ManagePolicy)?;
     let tz = state.policy().policy.timezone();
     // The form's datetime-local input is in the company's time zone.
     let effective = match f.effective_from.trim() {

@@ -248,7 +248,7 @@ pub struct VersionReason {
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn disable_user(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     JsonBody(p): JsonBody<VersionReason>,
 ) -> Result<Json<UserView>> {
@@ -260,7 +260,7 @@ async fn disable_user(
     responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn enable_user(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     JsonBody(p): JsonBody<VersionReason>,
 ) -> Result<Json<UserView>> {

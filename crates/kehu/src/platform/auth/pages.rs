@@ -10,9 +10,8 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 
 use super::api::session_cookie;
-use super::{
-    Actor, NewUser, Permission, Role, TeamInput, TeamView, TokenView, UserPatch, UserView,
-};
+use super::model::{Authorized, ManageUsers};
+use super::{Actor, NewUser, Role, TeamInput, TeamView, TokenView, UserPatch, UserView};
 use crate::platform::error::{Error, Result};
 use crate::platform::http::extract::FormBody;
 use crate::platform::http::shell::{FormErrors, Shell, render, safe_next, see_other};
@@ -276,8 +275,10 @@ impl UsersPage {
     }
 }
 
-async fn users_page(State(state): State<AppState>, actor: Actor) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
+async fn users_page(
+    State(state): State<AppState>,
+    _actor: Authorized<ManageUsers>,
+) -> Result<Response> {
     render(&UsersPage {
         shell: Shell::new("users.title"),
         users: super::list_users(&state).await?,
@@ -320,8 +321,10 @@ fn role_choices(shell: &Shell, selected: &[String]) -> Vec<RoleChoice> {
         .collect()
 }
 
-async fn user_new_page(State(state): State<AppState>, actor: Actor) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
+async fn user_new_page(
+    State(state): State<AppState>,
+    _actor: Authorized<ManageUsers>,
+) -> Result<Response> {
     let shell = Shell::new("users.new");
     let roles = role_choices(&shell, &["sales_rep".to_owned()]);
     render(&UserFormPage {
@@ -365,10 +368,9 @@ fn parse_team(s: &str) -> Option<i64> {
 
 async fn user_create(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     FormBody(f): FormBody<UserForm>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let input = NewUser {
         username: f.username.clone(),
         display_name: f.display_name.clone(),
@@ -420,11 +422,10 @@ async fn user_create(
 
 async fn user_edit_page(
     State(state): State<AppState>,
-    actor: Actor,
+    _actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let user = super::get_user(&state, id).await?;
     let shell = Shell::new("users.edit");
     let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
@@ -445,11 +446,10 @@ async fn user_edit_page(
 
 async fn user_update(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     FormBody(f): FormBody<UserForm>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let patch = UserPatch {
         version: f.version.unwrap_or_default(),
         display_name: Some(f.display_name.clone()),
@@ -486,10 +486,9 @@ async fn user_update(
 
 async fn user_reset_password(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let generated = super::set_password(&state, &actor.audit_actor(), id, None).await?;
     let user = super::get_user(&state, id).await?;
     let shell = Shell::new("users.edit");
@@ -540,8 +539,10 @@ async fn managers(state: &AppState) -> Result<Vec<UserView>> {
         .collect())
 }
 
-async fn teams_page(State(state): State<AppState>, actor: Actor) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
+async fn teams_page(
+    State(state): State<AppState>,
+    _actor: Authorized<ManageUsers>,
+) -> Result<Response> {
     render(&TeamsPage {
         shell: Shell::new("teams.title"),
         teams: super::list_teams(&state).await?,
@@ -555,10 +556,9 @@ async fn teams_page(State(state): State<AppState>, actor: Actor) -> Result<Respo
 
 async fn team_edit_page(
     State(state): State<AppState>,
-    actor: Actor,
+    _actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let team = super::get_team(&state, id).await?;
     render(&TeamsPage {
         shell: Shell::new("teams.title"),
@@ -582,10 +582,9 @@ struct TeamForm {
 
 async fn team_create(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     FormBody(f): FormBody<TeamForm>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let input = TeamInput {
         name: f.name.clone(),
         manager_id: parse_team(&f.manager_id),
@@ -599,11 +598,10 @@ async fn team_create(
 
 async fn team_update(
     State(state): State<AppState>,
-    actor: Actor,
+    actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
     FormBody(f): FormBody<TeamForm>,
 ) -> Result<Response> {
-    actor.require(Permission::ManageUsers)?;
     let input = TeamInput {
         name: f.name.clone(),
         manager_id: parse_team(&f.manager_id),

@@ -1,0 +1,281 @@
+//! The `kehu` command as an IT admin uses it, on SQLite or (with
+//! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+
+use kehu::testing::TestDb;
+use sea_orm::{ConnectionTrait, Database};
+
+fn kehu(db: &TestDb) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kehu"));
+    c.arg("--data-dir").arg(db.data_dir.path());
+    if let Some(url) = &db.url {
+        c.arg("--database-url").arg(url);
+    }
+    c.env("KEHU_LANG", "en")
+        .env("KEHU_ADMIN_PASSWORD", "admin-cli-password")
+        .env_remove("KEHU_DATABASE_URL");
+    c
+}
+
+fn run(db: &TestDb, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output> {
+    let mut child = kehu(db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut input) = child.stdin.take() {
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(child.wait_with_output()?)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A server started with `kehu serve --bind 127.0.0.1:0`; killed on drop.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &TestDb) -> anyhow::Result<Served> {
+    let mut child = kehu(db)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(out).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("server exited"))??;
+        if let Some(i) = line.find("http://") {
+            break line[i..].trim().to_owned();
+        }
+    };
+    Ok(Served { child, base })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_add_token_and_curl_an_admin_api() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let out = run(&db, &["migrate"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&db, &["team", "add", "华东销售部"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        &db,
+        &[
+            "user",
+            "add",
+            "zhangsan",
+            "--role",
+            "sales_rep",
+            "--team",
+            "华东销售部",
+        ],
+        Some("zhangsan-secret-1\n"),
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Without stdin a password is generated and printed once.
+    let out = run(
+        &db,
+        &["user", "add", "lisi", "--role", "finance,quality"],
+        None,
+    )?;
+    assert!(
+        text(&out.stdout).contains("Password: "),
+        "{}",
+        text(&out.stdout)
+    );
+    // Bad input: clear message, non-zero exit, nothing added.
+    let out = run(&db, &["user", "add", "wangwu", "--role", "boss"], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("roles: unknown role"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&db, &["user", "list"], None)?;
+    let list = text(&out.stdout);
+    assert!(
+        list.contains("zhangsan")
+            && list.contains("华东销售部")
+            && list.contains("quality,finance"),
+        "{list}"
+    );
+    assert!(!list.contains("wangwu"));
+
+    let out = run(&db, &["token", "create", "admin", "--name", "erp"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    assert!(token.starts_with("kehu_"));
+
+    let server = serve(&db)?;
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{}/api/v1/users", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    let users: serde_json::Value = r.json().await?;
+    assert_eq!(users["total"], 3);
+    // The rep can log in with the piped password but may not use the admin API.
+    let r = client
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&serde_json::json!({"username": "zhangsan", "password": "zhangsan-secret-1"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    let out = run(
+        &db,
+        &["user", "disable", "zhangsan", "--reason", "员工调离"],
+        None,
+    )?;
+    assert!(out.status.success());
+    let r = client
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&serde_json::json!({"username": "zhangsan", "password": "zhangsan-secret-1"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 401);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_check_reports_every_error_with_its_line() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("policy.toml");
+    let text_in = kehu::policy::DEFAULT_POLICY_TOML
+        .replacen("login_max_failures = 5", "login_max_failures = 5x", 1)
+        .replacen("[security]", "[security]\nlogin_max_failurez = 3", 1);
+    std::fs::write(&file, &text_in)?;
+    let line_of = |needle: &str| {
+        text_in
+            .lines()
+            .position(|l| l.starts_with(needle))
+            .map(|i| i + 1)
+            .unwrap_or(0)
+    };
+    let out = run(
+        &db,
+        &["policy", "check", file.to_str().unwrap_or_default()],
+        None,
+    )?;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            ":{}: security.login_max_failurez: unknown field",
+            line_of("login_max_failurez")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            ":{}: security.login_max_failures:",
+            line_of("login_max_failures = 5x")
+        )),
+        "{err}"
+    );
+    // Applying it is refused too, and the policy in force stays version 1.
+    let out = run(
+        &db,
+        &["policy", "apply", file.to_str().unwrap_or_default()],
+        None,
+    )?;
+    assert!(!out.status.success());
+    let out = run(&db, &["policy", "show"], None)?;
+    assert!(
+        text(&out.stdout).starts_with("# policy version 1"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A valid file becomes version 2.
+    std::fs::write(
+        &file,
+        kehu::policy::DEFAULT_POLICY_TOML.replacen(
+            "login_max_failures = 5",
+            "login_max_failures = 4",
+            1,
+        ),
+    )?;
+    let out = run(
+        &db,
+        &["policy", "check", file.to_str().unwrap_or_default()],
+        None,
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        &db,
+        &[
+            "policy",
+            "apply",
+            file.to_str().unwrap_or_default(),
+            "--comment",
+            "tighter",
+        ],
+        None,
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&db, &["policy", "show"], None)?;
+    let shown = text(&out.stdout);
+    assert!(
+        shown.starts_with("# policy version 2") && shown.contains("login_max_failures = 4"),
+        "{shown}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_names_an_edited_entry() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    for name in ["a1", "a2", "a3"] {
+        let out = run(
+            &db,
+            &["user", "add", name, "--role", "sales_rep"],
+            Some("password-123456\n"),
+        )?;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let out = run(&db, &["audit", "verify"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("intact"));
+    let url = db
+        .url
+        .clone()
+        .unwrap_or_else(|| kehu::platform::db::sqlite_url(db.data_dir.path()));
+    let conn = Database::connect(&url).await?;
+    conn.execute_unprepared(
+        "UPDATE audit_log SET changes = '{\"roles\":[null,\"admin\"]}' WHERE seq = 2",
+    )
+    .await?;
+    conn.close().await?;
+    let out = run(&db, &["audit", "verify"], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("broken at entry 2"),
+        "{}",
+        text(&out.stderr)
+    );
+    Ok(())
+}
