@@ -25,10 +25,8 @@ fn run(db: &TestDb, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    if let Some(mut input) = child.stdin.take() {
-        if let Some(text) = stdin {
-            input.write_all(text.as_bytes())?;
-        }
+    if let (Some(mut input), Some(text)) = (child.stdin.take(), stdin) {
+        input.write_all(text.as_bytes())?;
     }
     Ok(child.wait_with_output()?)
 }
