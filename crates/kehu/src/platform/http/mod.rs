@@ -189,10 +189,11 @@ async fn context(
         .as_ref()
         .and_then(|a| Lang::parse(&a.language))
         .or_else(|| jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())));
-    // Browsers always send Accept-Language, so pages follow the user's own
-    // choice; an API caller's explicit header wins over the stored preference.
+    // Pages follow the user's own choice (or the language button's cookie),
+    // else the company's default: browsers send Accept-Language whether or
+    // not anyone chose it. An API caller's explicit header wins.
     let chosen = if page {
-        preferred.or(accept)
+        preferred
     } else {
         accept.or(preferred)
     };

@@ -1,0 +1,138 @@
+//! A real browser (headless Chromium through chromedriver) logs in through
+//! the login page and sees the home page. Skipped when chromedriver is not
+//! installed, unless `KEHU_REQUIRE_BROWSER=1` (as in CI) makes that a failure.
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use kehu::testing::{ADMIN_PASSWORD, TestServer};
+use thirtyfour::prelude::*;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromedriver_path() -> Option<String> {
+    let candidates = [
+        std::env::var("KEHU_CHROMEDRIVER").unwrap_or_default(),
+        "/usr/bin/chromedriver".into(),
+    ];
+    candidates
+        .into_iter()
+        .find(|p| !p.is_empty() && std::path::Path::new(p).exists())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn start_driver() -> anyhow::Result<Option<(Driver, WebDriver)>> {
+    let Some(path) = chromedriver_path() else {
+        if std::env::var("KEHU_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            anyhow::bail!("chromedriver not found and KEHU_REQUIRE_BROWSER=1");
+        }
+        eprintln!("browser test skipped: chromedriver is not installed");
+        return Ok(None);
+    };
+    let port = free_port()?;
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let driver = Driver(child);
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(
+        &std::env::var("KEHU_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+    )?;
+    for arg in [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        "--lang=zh-CN",
+    ] {
+        caps.add_arg(arg)?;
+    }
+    // chromedriver needs a moment to listen.
+    let mut last_err = None;
+    for _ in 0..50 {
+        match WebDriver::new(format!("http://127.0.0.1:{port}"), caps.clone()).await {
+            Ok(wd) => return Ok(Some((driver, wd))),
+            Err(e) => {
+                last_err = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    Err(anyhow::anyhow!("chromedriver did not start: {last_err:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_logs_in_through_the_page_and_sees_home() -> anyhow::Result<()> {
+    let Some((_driver, wd)) = start_driver().await? else {
+        return Ok(());
+    };
+    let s = TestServer::start().await?;
+    let result = async {
+        wd.goto(s.url("/")).await?;
+        // Signed out, the browser lands on the Chinese login page.
+        let heading = wd.find(By::Css("h1")).await?.text().await?;
+        assert_eq!(heading, "登录客户管理系统");
+        shot(&wd, "login").await;
+        wd.find(By::Id("username"))
+            .await?
+            .send_keys("admin")
+            .await?;
+        wd.find(By::Id("password"))
+            .await?
+            .send_keys("wrong password")
+            .await?;
+        wd.find(By::Css("form[action='/login'] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let alert = wd.find(By::Css(".alert.error")).await?.text().await?;
+        assert!(alert.contains("用户名或密码错误"), "{alert}");
+        wd.find(By::Id("password"))
+            .await?
+            .send_keys(ADMIN_PASSWORD)
+            .await?;
+        wd.find(By::Css("form[action='/login'] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let tasks = wd.find(By::Id("tasks")).await?;
+        assert!(tasks.text().await?.contains("我的待办"));
+        let h1 = wd.find(By::Css("h1")).await?.text().await?;
+        assert!(h1.contains("管理员"), "{h1}");
+        shot(&wd, "home").await;
+        // The navigation leads to the user administration.
+        wd.find(By::LinkText("用户")).await?.click().await?;
+        assert!(wd.current_url().await?.path().ends_with("/admin/users"));
+        shot(&wd, "users").await;
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    wd.quit().await?;
+    result
+}
+
+/// Screenshots for people to look at (`target/screenshots/`); never asserted on.
+async fn shot(wd: &WebDriver, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let _ = wd.screenshot(&dir.join(format!("{name}.png"))).await;
+    }
+}
