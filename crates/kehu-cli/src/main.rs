@@ -137,6 +137,10 @@ enum TokenCmd {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+    /// List a user's tokens (never the secrets).
+    List { user: String },
+    /// Revoke one of a user's tokens by its id.
+    Revoke { user: String, id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -205,15 +209,30 @@ fn load_config(cli: &Cli, bind: Option<String>, policy: Option<PathBuf>) -> anyh
     )
 }
 
-/// A prepared app for one-shot commands (no listener).
+/// A prepared app for one-shot commands (no listener). A policy file from
+/// the environment is for `serve` only; the first admin's generated password
+/// is printed whichever command created it.
 async fn open(cli: &Cli) -> anyhow::Result<App> {
-    let config = load_config(cli, None, None)?;
-    App::prepare(
+    let mut config = load_config(cli, None, None)?;
+    config.policy = None;
+    let app = App::prepare(
         config,
         Clock::system(),
         std::env::var("KEHU_ADMIN_PASSWORD").ok(),
     )
-    .await
+    .await?;
+    report_first_admin(&app.first_admin);
+    Ok(app)
+}
+
+fn report_first_admin(first: &FirstAdmin) {
+    match first {
+        FirstAdmin::Generated(pw) => {
+            eprintln!("{}", tr("cli.admin_generated", &[("password", pw.clone())]));
+        }
+        FirstAdmin::Created => eprintln!("{}", tr("cli.admin_created", &[])),
+        FirstAdmin::Exists => {}
+    }
 }
 
 /// A password piped on standard input, or none (then one is generated).
@@ -251,13 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::env::var("KEHU_ADMIN_PASSWORD").ok(),
             )
             .await?;
-            match &app.first_admin {
-                FirstAdmin::Generated(pw) => {
-                    println!("{}", tr("cli.admin_generated", &[("password", pw.clone())]));
-                }
-                FirstAdmin::Created => println!("{}", tr("cli.admin_created", &[])),
-                FirstAdmin::Exists => {}
-            }
+            report_first_admin(&app.first_admin);
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
@@ -281,13 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(cmd) => user(&cli, cmd).await,
         Command::Team(cmd) => team(&cli, cmd).await,
-        Command::Token(TokenCmd::Create { user, name }) => {
-            let app = open(&cli).await?;
-            let u = auth::get_user_by_name(&app.state, user).await?;
-            let (_, secret) = auth::create_token(&app.state, &cli_actor(), u.id, name).await?;
-            println!("{secret}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Token(cmd) => token(&cli, cmd).await,
         Command::Policy(cmd) => policy(&cli, cmd).await,
         Command::Audit(AuditCmd::Verify) => {
             let app = open(&cli).await?;
@@ -498,6 +505,56 @@ async fn team(cli: &Cli, cmd: &TeamCmd) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn token(cli: &Cli, cmd: &TokenCmd) -> anyhow::Result<ExitCode> {
+    let app = open(cli).await?;
+    match cmd {
+        TokenCmd::Create { user, name } => {
+            let u = auth::get_user_by_name(&app.state, user).await?;
+            let (_, secret) = auth::create_token(&app.state, &cli_actor(), u.id, name).await?;
+            println!("{secret}");
+        }
+        TokenCmd::List { user } => {
+            let u = auth::get_user_by_name(&app.state, user).await?;
+            for t in auth::list_tokens(&app.state, u.id).await? {
+                let state = match (t.revoked_at, t.expires_at) {
+                    (Some(_), _) => "revoked".to_owned(),
+                    (None, Some(e)) => format!("expires {}", e.to_rfc3339()),
+                    (None, None) => "no expiry".to_owned(),
+                };
+                let used = t
+                    .last_used_at
+                    .map(|u| u.to_rfc3339())
+                    .unwrap_or_else(|| "never used".into());
+                println!("{}\t{}\t{}…\t{}\t{}", t.id, t.name, t.prefix, used, state);
+            }
+        }
+        TokenCmd::Revoke { user, id } => {
+            let u = auth::get_user_by_name(&app.state, user).await?;
+            auth::revoke_token(&app.state, &cli_actor(), u.id, *id).await?;
+            println!("{}", tr("cli.token_revoked", &[("id", id.to_string())]));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints policy issues as `file:line: field: message`, the form editors jump to.
+fn print_issues(file: &std::path::Path, issues: &[kehu::policy::PolicyIssue], lang: Lang) {
+    for i in issues {
+        let line = i.line.map(|l| l.to_string()).unwrap_or_else(|| "-".into());
+        eprintln!(
+            "{}:{}: {}: {}",
+            file.display(),
+            line,
+            i.field,
+            i.message(lang.as_str())
+        );
+    }
+    eprintln!(
+        "{}",
+        tr("cli.policy_invalid", &[("count", issues.len().to_string())])
+    );
+}
+
 async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
     let lang = Lang::from_env();
     match cmd {
@@ -513,20 +570,7 @@ async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(issues) => {
-                    for i in &issues {
-                        let line = i.line.map(|l| l.to_string()).unwrap_or_else(|| "-".into());
-                        eprintln!(
-                            "{}:{}: {}: {}",
-                            file.display(),
-                            line,
-                            i.field,
-                            i.message(lang.as_str())
-                        );
-                    }
-                    eprintln!(
-                        "{}",
-                        tr("cli.policy_invalid", &[("count", issues.len().to_string())])
-                    );
+                    print_issues(file, &issues, lang);
                     Ok(ExitCode::FAILURE)
                 }
             }
@@ -549,6 +593,10 @@ async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
         } => {
             let text =
                 std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
+            if let Err(issues) = Policy::from_toml(&text) {
+                print_issues(file, &issues, lang);
+                return Ok(ExitCode::FAILURE);
+            }
             let app = open(cli).await?;
             let now = app.state.clock.now();
             match policy_store::apply(

@@ -49,7 +49,11 @@ impl Drop for Served {
 }
 
 fn serve(db: &TestDb) -> anyhow::Result<Served> {
-    let mut child = kehu(db)
+    serve_with(kehu(db))
+}
+
+fn serve_with(mut cmd: Command) -> anyhow::Result<Served> {
+    let mut child = cmd
         .args(["serve", "--bind", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -125,6 +129,12 @@ async fn user_add_token_and_curl_an_admin_api() -> anyhow::Result<()> {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let token = text(&out.stdout).trim().to_owned();
     assert!(token.starts_with("kehu_"));
+    let out = run(&db, &["token", "list", "admin"], None)?;
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("erp") && !listed.contains(&token),
+        "{listed}"
+    );
 
     let server = serve(&db)?;
     let client = reqwest::Client::new();
@@ -274,6 +284,58 @@ async fn audit_verify_names_an_edited_entry() -> anyhow::Result<()> {
         text(&out.stderr).contains("broken at entry 2"),
         "{}",
         text(&out.stderr)
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environment_configures_cookies_and_tokens_can_be_revoked() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let out = run(&db, &["token", "create", "admin"], None)?;
+    let token = text(&out.stdout).trim().to_owned();
+    let mut cmd = kehu(&db);
+    cmd.env("KEHU_SECURE_COOKIES", "true");
+    let server = serve_with(cmd)?;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&serde_json::json!({"username": "admin", "password": "admin-cli-password"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert_eq!(
+        client
+            .get(format!("{}/api/v1/me", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .status(),
+        200
+    );
+    let out = run(&db, &["token", "list", "admin"], None)?;
+    let id = text(&out.stdout)
+        .split('\t')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let out = run(&db, &["token", "revoke", "admin", &id], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        client
+            .get(format!("{}/api/v1/me", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .status(),
+        401
     );
     Ok(())
 }

@@ -103,7 +103,12 @@ async fn admin_logs_in_through_the_page_and_sees_home() -> anyhow::Result<()> {
             .await?
             .click()
             .await?;
-        let alert = wd.find(By::Css(".alert.error")).await?.text().await?;
+        let alert = wd
+            .query(By::Css(".alert.error"))
+            .first()
+            .await?
+            .text()
+            .await?;
         assert!(alert.contains("用户名或密码错误"), "{alert}");
         wd.find(By::Id("password"))
             .await?
@@ -113,13 +118,15 @@ async fn admin_logs_in_through_the_page_and_sees_home() -> anyhow::Result<()> {
             .await?
             .click()
             .await?;
-        let tasks = wd.find(By::Id("tasks")).await?;
+        // Wait for the navigation to the home page.
+        let tasks = wd.query(By::Id("tasks")).first().await?;
         assert!(tasks.text().await?.contains("我的待办"));
         let h1 = wd.find(By::Css("h1")).await?.text().await?;
         assert!(h1.contains("管理员"), "{h1}");
         shot(&wd, "home").await;
         // The navigation leads to the user administration.
         wd.find(By::LinkText("用户")).await?.click().await?;
+        wd.query(By::LinkText("新增用户")).first().await?;
         assert!(wd.current_url().await?.path().ends_with("/admin/users"));
         shot(&wd, "users").await;
         Ok::<_, anyhow::Error>(())

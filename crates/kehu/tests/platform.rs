@@ -615,3 +615,70 @@ async fn pages_log_in_show_home_and_switch_language() -> R {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_one_instance_holds_the_poller_lease() -> R {
+    use kehu::platform::jobs::acquire_lease;
+    let s = TestServer::start().await?;
+    let ttl = chrono::Duration::seconds(90);
+    assert!(acquire_lease(&s.state, "instance-a", ttl).await?);
+    assert!(!acquire_lease(&s.state, "instance-b", ttl).await?);
+    assert!(
+        acquire_lease(&s.state, "instance-a", ttl).await?,
+        "the holder renews"
+    );
+    s.clock.advance(chrono::Duration::seconds(91));
+    assert!(
+        acquire_lease(&s.state, "instance-b", ttl).await?,
+        "an expired lease is taken over"
+    );
+    assert!(!acquire_lease(&s.state, "instance-a", ttl).await?);
+    kehu::platform::jobs::run_once(&s.state).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_policy_still_comes_into_force_after_an_urgent_fix() -> R {
+    use kehu::platform::audit::AuditActor;
+    use kehu::policy::store::{apply, load_in_force};
+    let s = TestServer::start().await?;
+    let base = kehu::policy::DEFAULT_POLICY_TOML;
+    let now = s.clock.now();
+    let later = now + chrono::Duration::days(30);
+    let sys = AuditActor::system();
+    apply(
+        &s.state.db,
+        &sys,
+        &base.replacen("password_min_length = 10", "password_min_length = 12", 1),
+        Some(later),
+        "from next month",
+        now,
+    )
+    .await?;
+    apply(
+        &s.state.db,
+        &sys,
+        &base.replacen("password_min_length = 10", "password_min_length = 11", 1),
+        None,
+        "urgent",
+        now,
+    )
+    .await?;
+    let p = load_in_force(&s.state.db, now).await?;
+    assert_eq!((p.version, p.policy.security.password_min_length), (3, 11));
+    let p = load_in_force(&s.state.db, later).await?;
+    assert_eq!((p.version, p.policy.security.password_min_length), (2, 12));
+    // Every version is in the audit log.
+    let (entries, _) = kehu::platform::audit::list(
+        &s.state.db,
+        &kehu::platform::audit::AuditFilter {
+            entity_type: Some("policy".into()),
+            ..Default::default()
+        },
+        1,
+        10,
+    )
+    .await?;
+    assert_eq!(entries.len(), 3);
+    Ok(())
+}

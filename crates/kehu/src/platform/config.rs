@@ -8,7 +8,7 @@ use serde::Deserialize;
 pub struct Config {
     /// Address the server listens on.
     pub bind: String,
-    /// Where the SQLite database, attachments and backups live.
+    /// Where the SQLite database lives.
     pub data_dir: PathBuf,
     /// `postgres://…` for PostgreSQL; empty for SQLite in the data directory.
     #[serde(default)]
@@ -19,6 +19,10 @@ pub struct Config {
     /// Mark cookies `Secure` (set when Kehu is served over HTTPS by a proxy).
     #[serde(default)]
     pub secure_cookies: bool,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed, so
+    /// login limits and session records see the real client address.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// `text` or `json` request logs.
     #[serde(default = "default_log_format")]
     pub log_format: String,
@@ -51,9 +55,13 @@ impl Config {
             b = b.add_source(config::File::from(f).format(config::FileFormat::Toml));
         }
         b = b.add_source(
+            // KEHU_SECURE_COOKIES etc.; nested keys (none yet) would use `__`.
             config::Environment::with_prefix("KEHU")
+                .prefix_separator("_")
+                .separator("__")
                 .try_parsing(true)
-                .separator("__"),
+                .list_separator(",")
+                .with_list_parse_key("trusted_proxies"),
         );
         if let Some(v) = &o.bind {
             b = b.set_override("bind", v.as_str())?;
@@ -90,6 +98,7 @@ impl Config {
             database_url: None,
             policy: None,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             log_format: "text".into(),
         }
     }

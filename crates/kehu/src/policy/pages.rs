@@ -156,10 +156,13 @@ pub fn tasks_for(state: &AppState, actor: &Actor) -> Vec<Task> {
         .with_timezone(&p.policy.timezone())
         .date_naive();
     let next_year = today.year() + 1;
+    // Every State Council notice sets make-up workdays; without any for next
+    // year its notice has not been entered yet (the shipped statutory
+    // holidays alone miss the bridge days).
     let has_next = p
         .policy
         .calendar
-        .holidays
+        .workdays
         .iter()
         .any(|h| h.date.year() == next_year);
     if today.month() >= 11 && !has_next {

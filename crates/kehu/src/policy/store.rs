@@ -52,8 +52,11 @@ pub fn issues_to_error(issues: &[PolicyIssue]) -> Error {
 
 /// Ensures version 1 (the compiled-in default) exists, then loads the version in force.
 pub async fn load_in_force(db: &Db, now: DateTime<Utc>) -> Result<PolicyInForce> {
+    // The version whose effective date came last is in force, so a version
+    // scheduled for later still takes effect after an urgent fix applied now.
     let current = policy_versions::Entity::find()
         .filter(policy_versions::Column::EffectiveFrom.lte(now))
+        .order_by_desc(policy_versions::Column::EffectiveFrom)
         .order_by_desc(policy_versions::Column::Version)
         .one(db)
         .await?;

@@ -14,7 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
@@ -82,7 +83,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), context))
         .layer(middleware::from_fn(record_metrics))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // One INFO line per request: method, path, status, latency; no
+            // headers or bodies, so no cookie, token or password is logged.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .with_state(state)
 }
 
@@ -144,11 +151,24 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     resp
 }
 
-fn client_ip(req: &Request) -> String {
-    req.extensions()
+/// The client's address: the connecting peer, or, when that peer is a
+/// trusted reverse proxy, the last address it appended to X-Forwarded-For.
+fn client_ip(req: &Request, trusted_proxies: &[String]) -> String {
+    let peer = req
+        .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+        .unwrap_or_else(|| "unknown".into());
+    if !trusted_proxies.iter().any(|p| p == &peer) {
+        return peer;
+    }
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        .unwrap_or(peer)
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -231,7 +251,7 @@ async fn context(
         if let Some(a) = actor {
             req.extensions_mut().insert(a);
         }
-        let ip = ClientIp(client_ip(&req));
+        let ip = ClientIp(client_ip(&req, &state.config.trusted_proxies));
         req.extensions_mut().insert(ip);
         let mut resp = next.run(req).await;
         if let Some(token) = new_csrf_cookie {
@@ -316,4 +336,51 @@ fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
 fn constant_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> Request {
+        let mut req = Request::new(Body::empty());
+        let addr: std::net::SocketAddr = format!("{peer}:4000").parse().expect("address");
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        if let Some(f) = forwarded {
+            req.headers_mut()
+                .insert("x-forwarded-for", HeaderValue::from_str(f).expect("header"));
+        }
+        req
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted = vec!["10.0.0.1".to_owned()];
+        assert_eq!(
+            client_ip(&request("10.0.0.1", Some("1.2.3.4, 5.6.7.8")), &trusted),
+            "5.6.7.8"
+        );
+        assert_eq!(
+            client_ip(&request("9.9.9.9", Some("5.6.7.8")), &trusted),
+            "9.9.9.9"
+        );
+        assert_eq!(
+            client_ip(&request("10.0.0.1", Some("not an ip")), &trusted),
+            "10.0.0.1"
+        );
+        assert_eq!(client_ip(&request("10.0.0.1", None), &trusted), "10.0.0.1");
+    }
+
+    #[test]
+    fn form_tokens_are_found_and_compared_in_constant_time() {
+        assert_eq!(
+            form_urlencoded_value(b"a=1&csrf=xyz", "csrf").as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(form_urlencoded_value(b"a=1", "csrf"), None);
+        assert!(constant_eq("abc", "abc"));
+        assert!(!constant_eq("abc", "abd"));
+        assert!(!constant_eq("abc", "abcd"));
+    }
 }
