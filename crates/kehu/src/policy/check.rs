@@ -922,15 +922,22 @@ mod tests {
         assert_eq!(
             found[0].kind,
             PolicyIssueKind::UnknownField {
-                expected: ["calendar", "locale", "meta", "numbering", "security"]
-                    .map(String::from)
-                    .to_vec()
+                expected: [
+                    "calendar",
+                    "customers",
+                    "locale",
+                    "meta",
+                    "numbering",
+                    "security"
+                ]
+                .map(String::from)
+                .to_vec()
             }
         );
         assert!(
             found[0]
                 .message("en")
-                .contains("expected one of: calendar, locale")
+                .contains("expected one of: calendar, customers, locale")
         );
         assert!(found[0].message("zh-CN").starts_with("未知字段"));
     }
@@ -1085,7 +1092,14 @@ mod tests {
         let fields: Vec<_> = found.iter().map(|i| i.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["calendar", "locale", "meta", "numbering", "security"]
+            [
+                "calendar",
+                "customers",
+                "locale",
+                "meta",
+                "numbering",
+                "security"
+            ]
         );
         assert!(
             found

@@ -40,6 +40,7 @@ pub struct Policy {
     pub security: SecurityPolicy,
     pub numbering: NumberingPolicy,
     pub calendar: CalendarPolicy,
+    pub customers: CustomerPolicy,
 }
 
 /// `[meta]`: what this policy is.
@@ -109,6 +110,90 @@ pub struct NumberingPolicy {
     /// Document kind ("complaint", "customer", …) → format such as "KS-{YYYYMM}-{seq:4}".
     pub formats: BTreeMap<String, String>,
 }
+
+/// One entry of a choice list (customer types, stages …): a stable code
+/// stored on records, and its names in both languages.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+}
+
+impl Choice {
+    /// The name in a UI language ("en", else Chinese).
+    pub fn name(&self, locale: &str) -> &str {
+        if locale == "en" { &self.en } else { &self.zh }
+    }
+}
+
+/// `[customers]`: the customer archive (SPEC §1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPolicy {
+    /// Fields that must be filled within `basic_deadline_days` working days of creation.
+    pub basic_fields: Vec<String>,
+    pub basic_deadline_days: u32,
+    /// Fields that must be filled within `full_deadline_days` working days of creation.
+    pub full_fields: Vec<String>,
+    pub full_deadline_days: u32,
+    /// Roles that see every customer (read-only unless they may also edit).
+    pub read_all_roles: Vec<String>,
+    /// Roles that see contact phone numbers unmasked.
+    pub phone_roles: Vec<String>,
+    /// Largest attachment, in MiB, and the file types allowed.
+    pub attachment_max_mib: u32,
+    pub attachment_types: Vec<String>,
+    pub types: Vec<Choice>,
+    pub stages: Vec<Choice>,
+    pub scales: Vec<Choice>,
+    pub industries: Vec<Choice>,
+    pub regions: Vec<Choice>,
+    pub sources: Vec<Choice>,
+    pub decision_roles: Vec<Choice>,
+    pub interaction_kinds: Vec<Choice>,
+    pub attachment_kinds: Vec<Choice>,
+}
+
+impl CustomerPolicy {
+    /// The list of a choice field by its name ("types", "stages" …).
+    pub fn choices(&self, list: &str) -> &[Choice] {
+        match list {
+            "types" => &self.types,
+            "stages" => &self.stages,
+            "scales" => &self.scales,
+            "industries" => &self.industries,
+            "regions" => &self.regions,
+            "sources" => &self.sources,
+            "decision_roles" => &self.decision_roles,
+            "interaction_kinds" => &self.interaction_kinds,
+            "attachment_kinds" => &self.attachment_kinds,
+            _ => &[],
+        }
+    }
+}
+
+/// Customer fields the completeness lists may name.
+pub const CUSTOMER_FIELDS: &[&str] = &[
+    "full_name",
+    "short_name",
+    "credit_code",
+    "customer_type",
+    "industry",
+    "region",
+    "address",
+    "legal_representative",
+    "registered_capital",
+    "business_scope",
+    "scale",
+    "source",
+    "first_contact_date",
+    "cooperation_start_date",
+    "tags",
+    "contacts",
+    "business_licence",
+];
 
 /// `[calendar]`: the working-day calendar.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -405,6 +490,22 @@ pub enum PolicyIssueKind {
     BadNumberFormat {
         error: NumberFormatError,
     },
+    /// A code listed twice in a choice list; `first` is the field of the first occurrence.
+    DuplicateCode {
+        value: String,
+        first: String,
+    },
+    /// A name that is not one of the allowed ones (a field, a role …).
+    UnknownName {
+        value: String,
+        allowed: Vec<String>,
+    },
+    /// A list that must not be empty.
+    EmptyList,
+    /// A number that must not exceed another setting.
+    NotAbove {
+        other: String,
+    },
 }
 
 impl PolicyIssue {
@@ -485,6 +586,22 @@ impl PolicyIssue {
                 locale = l,
                 detail = error.message(l)
             ),
+            K::DuplicateCode { value, first } => rust_i18n::t!(
+                "policy.issue.duplicate_code",
+                locale = l,
+                code = value,
+                first = first
+            ),
+            K::UnknownName { value, allowed } => rust_i18n::t!(
+                "policy.issue.unknown_name",
+                locale = l,
+                value = value,
+                allowed = allowed.join(", ")
+            ),
+            K::EmptyList => rust_i18n::t!("policy.issue.empty_list", locale = l),
+            K::NotAbove { other } => {
+                rust_i18n::t!("policy.issue.not_above", locale = l, other = other)
+            }
         }
         .into_owned()
     }
@@ -796,6 +913,16 @@ mod tests {
             PolicyIssueKind::BadNumberFormat {
                 error: NumberFormatError::MissingSeq,
             },
+            PolicyIssueKind::DuplicateCode {
+                value: "x".into(),
+                first: "a[0]".into(),
+            },
+            PolicyIssueKind::UnknownName {
+                value: "x".into(),
+                allowed: vec!["a".into()],
+            },
+            PolicyIssueKind::EmptyList,
+            PolicyIssueKind::NotAbove { other: "b".into() },
         ];
         for kind in kinds {
             let issue = PolicyIssue {

@@ -8,8 +8,9 @@ use chrono::{Datelike, NaiveDate};
 
 use super::check::FieldPath;
 use super::{
-    CalendarPolicy, LocalePolicy, Meta, NumberingPolicy, Policy, PolicyIssueKind,
-    SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm, parse_utc_offset,
+    CUSTOMER_FIELDS, CalendarPolicy, CustomerPolicy, LocalePolicy, Meta, NumberingPolicy, Policy,
+    PolicyIssueKind, SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm,
+    parse_utc_offset,
 };
 use crate::platform::number_format::NumberFormat;
 
@@ -24,7 +25,112 @@ pub(crate) fn validate(policy: &Policy) -> Issues {
     security(&policy.security, &root.key("security"), &mut issues);
     numbering(&policy.numbering, &root.key("numbering"), &mut issues);
     calendar(&policy.calendar, &root.key("calendar"), &mut issues);
+    customers(&policy.customers, &root.key("customers"), &mut issues);
     issues
+}
+
+fn customers(c: &CustomerPolicy, path: &FieldPath, issues: &mut Issues) {
+    let allowed = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    for (list, names) in [
+        ("basic_fields", &c.basic_fields),
+        ("full_fields", &c.full_fields),
+    ] {
+        for (i, name) in names.iter().enumerate() {
+            if !CUSTOMER_FIELDS.contains(&name.as_str()) {
+                issues.push((
+                    path.key(list).index(i),
+                    PolicyIssueKind::UnknownName {
+                        value: name.clone(),
+                        allowed: allowed(CUSTOMER_FIELDS),
+                    },
+                ));
+            }
+        }
+    }
+    for (name, value) in [
+        ("basic_deadline_days", c.basic_deadline_days),
+        ("full_deadline_days", c.full_deadline_days),
+        ("attachment_max_mib", c.attachment_max_mib),
+    ] {
+        if value == 0 {
+            issues.push((path.key(name), PolicyIssueKind::MustBePositive { value: 0 }));
+        }
+    }
+    if c.basic_deadline_days > c.full_deadline_days {
+        issues.push((
+            path.key("basic_deadline_days"),
+            PolicyIssueKind::NotAbove {
+                other: "customers.full_deadline_days".into(),
+            },
+        ));
+    }
+    const ROLES: &[&str] = &[
+        "admin",
+        "sales_manager",
+        "sales_rep",
+        "customer_service",
+        "quality",
+        "warehouse",
+        "engineering",
+        "finance",
+        "executive",
+    ];
+    for (list, names) in [
+        ("read_all_roles", &c.read_all_roles),
+        ("phone_roles", &c.phone_roles),
+    ] {
+        for (i, name) in names.iter().enumerate() {
+            if !ROLES.contains(&name.as_str()) {
+                issues.push((
+                    path.key(list).index(i),
+                    PolicyIssueKind::UnknownName {
+                        value: name.clone(),
+                        allowed: allowed(ROLES),
+                    },
+                ));
+            }
+        }
+    }
+    if c.attachment_types.is_empty() {
+        issues.push((path.key("attachment_types"), PolicyIssueKind::EmptyList));
+    }
+    for list in [
+        "types",
+        "stages",
+        "scales",
+        "industries",
+        "regions",
+        "sources",
+        "decision_roles",
+        "interaction_kinds",
+        "attachment_kinds",
+    ] {
+        let choices = c.choices(list);
+        if choices.is_empty() {
+            issues.push((path.key(list), PolicyIssueKind::EmptyList));
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, choice) in choices.iter().enumerate() {
+            let at = path.key(list).index(i);
+            if choice.code.trim().is_empty() {
+                issues.push((at.key("code"), PolicyIssueKind::EmptyText));
+            }
+            for (key, text) in [("zh", &choice.zh), ("en", &choice.en)] {
+                if text.trim().is_empty() {
+                    issues.push((at.key(key), PolicyIssueKind::EmptyText));
+                }
+            }
+            if let Some(first) = seen.insert(choice.code.as_str(), i) {
+                issues.push((
+                    at.key("code"),
+                    PolicyIssueKind::DuplicateCode {
+                        value: choice.code.clone(),
+                        first: path.key(list).index(first).to_string(),
+                    },
+                ));
+            }
+        }
+    }
 }
 
 fn meta(meta: &Meta, path: &FieldPath, issues: &mut Issues) {
@@ -407,5 +513,56 @@ mod tests {
             issues[1].message("zh-CN"),
             "调休上班日 2026-05-08 是星期五，本来就是工作日；调休上班日必须在周末"
         );
+    }
+}
+
+#[cfg(test)]
+mod customer_tests {
+    use super::super::{Policy, PolicyIssueKind};
+
+    fn issues_of(edit: impl Fn(&mut Policy)) -> Vec<(String, PolicyIssueKind)> {
+        let mut p = Policy::default_policy();
+        edit(&mut p);
+        super::validate(&p)
+            .into_iter()
+            .map(|(path, kind)| (path.to_string(), kind))
+            .collect()
+    }
+
+    #[test]
+    fn the_default_customer_section_reproduces_the_seed() {
+        let c = Policy::default_policy().customers;
+        // 客户基本信息 2–3 个工作日内填齐，其余 15 个工作日内。
+        assert_eq!((c.basic_deadline_days, c.full_deadline_days), (3, 15));
+        let types: Vec<&str> = c.types.iter().map(|t| t.zh.as_str()).collect();
+        assert!(
+            types.contains(&"经销商")
+                && types.contains(&"直供厂家")
+                && types.contains(&"终端消费者")
+        );
+        let stages: Vec<&str> = c.stages.iter().map(|t| t.code.as_str()).collect();
+        assert_eq!(stages, ["potential", "new", "active", "dormant", "lost"]);
+    }
+
+    #[test]
+    fn customer_rules_are_checked() {
+        let found = issues_of(|p| {
+            p.customers.basic_fields.push("favourite_colour".into());
+            p.customers.basic_deadline_days = 20;
+            p.customers.read_all_roles.push("boss".into());
+            let dup = p.customers.stages[0].clone();
+            p.customers.stages.push(dup);
+            p.customers.regions.clear();
+        });
+        let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+        assert!(fields.contains(&"customers.basic_fields[5]"), "{found:?}");
+        assert!(
+            fields.contains(&"customers.basic_deadline_days"),
+            "{found:?}"
+        );
+        assert!(fields.contains(&"customers.read_all_roles[7]"), "{found:?}");
+        assert!(fields.contains(&"customers.stages[5].code"), "{found:?}");
+        assert!(fields.contains(&"customers.regions"), "{found:?}");
+        assert_eq!(found.len(), 5, "{found:?}");
     }
 }
