@@ -4,6 +4,7 @@
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");
 
+pub mod customers;
 #[path = "../migrations/mod.rs"]
 pub mod migrations;
 pub mod platform;

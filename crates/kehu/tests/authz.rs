@@ -15,7 +15,31 @@ enum Who {
     Anyone,
     SignedIn,
     Roles(&'static [Role]),
+    /// Acts on a customer owned by another sales rep: admins may, the
+    /// policy's read-all roles may read (and, for `Note`, add notes such as
+    /// interactions) but get 403 on writes, other sales staff get 404.
+    Customer(Access),
+    /// Someone else's record addressed by id: 404 for every signed-in role.
+    OthersRecord,
 }
+
+#[derive(Clone, Copy, PartialEq)]
+enum Access {
+    Read,
+    Note,
+    Write,
+}
+
+const READ_ALL: &[Role] = &[
+    Role::Executive,
+    Role::CustomerService,
+    Role::Quality,
+    Role::Finance,
+    Role::Warehouse,
+    Role::Engineering,
+];
+const SALES: &[Role] = &[Role::Admin, Role::SalesManager, Role::SalesRep];
+const TRANSFER: &[Role] = &[Role::Admin, Role::SalesManager];
 
 const ADMIN: &[Role] = &[Role::Admin];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Executive];
@@ -43,7 +67,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("PATCH", "/api/v1/teams/{id}", Who::Roles(ADMIN)),
     ("GET", "/api/v1/tokens", Who::SignedIn),
     ("POST", "/api/v1/tokens", Who::SignedIn),
-    ("DELETE", "/api/v1/tokens/{id}", Who::SignedIn),
+    ("DELETE", "/api/v1/tokens/{id}", Who::OthersRecord),
     ("GET", "/api/v1/audit", Who::Roles(AUDITORS)),
     ("GET", "/api/v1/audit/verify", Who::Roles(AUDITORS)),
     ("GET", "/api/v1/policy", Who::SignedIn),
@@ -52,7 +76,156 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/policy/versions", Who::SignedIn),
     ("GET", "/api/v1/policy/versions/{version}", Who::SignedIn),
     ("GET", "/api/v1/numbering/{kind}", Who::SignedIn),
+    ("GET", "/api/v1/customers", Who::SignedIn),
+    ("POST", "/api/v1/customers", Who::Roles(SALES)),
+    ("POST", "/api/v1/customers/transfer", Who::Roles(TRANSFER)),
+    ("GET", "/api/v1/customers/{id}", Who::Customer(Access::Read)),
+    (
+        "PATCH",
+        "/api/v1/customers/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/contacts",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/customers/{id}/contacts",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "PATCH",
+        "/api/v1/contacts/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "DELETE",
+        "/api/v1/contacts/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/interactions",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/customers/{id}/interactions",
+        Who::Customer(Access::Note),
+    ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/visit-plans",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/customers/{id}/visit-plans",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/history",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/owners",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/shares",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/customers/{id}/shares",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "DELETE",
+        "/api/v1/customers/{id}/shares/{user_id}",
+        Who::Customer(Access::Write),
+    ),
 ];
+
+fn check(status: StatusCode, who: &Who, role: Role, method: &str, path: &str) {
+    match expected(who, role) {
+        None => {
+            assert!(
+                ![
+                    StatusCode::UNAUTHORIZED,
+                    StatusCode::FORBIDDEN,
+                    StatusCode::NOT_FOUND
+                ]
+                .contains(&status),
+                "{method} {path} as {role:?}: {status}"
+            );
+            assert!(
+                status.as_u16() < 500,
+                "{method} {path} as {role:?}: {status}"
+            );
+        }
+        Some(want) => assert_eq!(status, want, "{method} {path} as {role:?}"),
+    }
+}
+
+/// The status a role must get for a rule (None: anything but 401/403/404/5xx).
+fn expected(who: &Who, role: Role) -> Option<StatusCode> {
+    match who {
+        Who::Anyone | Who::SignedIn => None,
+        Who::OthersRecord => Some(StatusCode::NOT_FOUND),
+        Who::Roles(roles) => (!roles.contains(&role)).then_some(StatusCode::FORBIDDEN),
+        Who::Customer(access) => {
+            if role == Role::Admin {
+                None
+            } else if READ_ALL.contains(&role) {
+                (*access == Access::Write).then_some(StatusCode::FORBIDDEN)
+            } else {
+                Some(StatusCode::NOT_FOUND)
+            }
+        }
+    }
+}
+
+/// A customer of another sales rep, with one contact: (its owner, the customer, the contact id).
+async fn foreign_customer(
+    s: &TestServer,
+) -> anyhow::Result<(
+    kehu::platform::auth::Actor,
+    kehu::customers::CustomerView,
+    i64,
+)> {
+    let other_rep = s.add_user("other_rep", &["sales_rep"], None).await?;
+    let other = kehu::platform::auth::get_user(&s.state, other_rep).await?;
+    let other_actor = kehu::platform::auth::Actor {
+        user_id: other.id,
+        username: other.username.clone(),
+        display_name: other.display_name.clone(),
+        roles: other.roles.clone(),
+        team_id: None,
+        language: "zh-CN".into(),
+        csrf_token: None,
+        session_id: None,
+    };
+    let customer = kehu::customers::create(
+        &s.state,
+        &other_actor,
+        kehu::customers::CustomerInput {
+            full_name: Some("上海精密模具有限公司".into()),
+            customer_type: Some("dealer".into()),
+            contact_name: Some("李四".into()),
+            contact_phone: Some("13900001111".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let contact_id = kehu::customers::contacts(&s.state, &other_actor, customer.id).await?[0].id;
+    Ok((other_actor, customer, contact_id))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_with_every_role() -> anyhow::Result<()> {
@@ -78,6 +251,7 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
         },
     )
     .await?;
+    let (other_actor, customer, mut contact_id) = foreign_customer(&s).await?;
 
     let doc: Value = s
         .client()
@@ -103,6 +277,9 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
             .unwrap_or_else(|| panic!("{method} {path} has no authorisation rule in EXPECTED"));
         let url = s.url(
             &path
+                .replace("/customers/{id}", &format!("/customers/{}", customer.id))
+                .replace("/contacts/{id}", &format!("/contacts/{contact_id}"))
+                .replace("{user_id}", &stranger.to_string())
                 .replace("/users/{id}", &format!("/users/{stranger}"))
                 .replace("/teams/{id}", &format!("/teams/{}", team.id))
                 .replace("/tokens/{id}", &format!("/tokens/{stranger_token_id}"))
@@ -127,26 +304,39 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
             Who::Anyone => assert_ne!(anon, StatusCode::UNAUTHORIZED, "{method} {path} anonymous"),
             _ => assert_eq!(anon, StatusCode::UNAUTHORIZED, "{method} {path} anonymous"),
         }
-        for (role, token) in &tokens {
+        // Admins last: an allowed DELETE really deletes.
+        for (role, token) in tokens
+            .iter()
+            .filter(|t| *t.0 != Role::Admin)
+            .chain(tokens.iter().filter(|t| *t.0 == Role::Admin))
+        {
             let status = send(Some(token)).await?.status();
-            let allowed = match who {
-                Who::Anyone | Who::SignedIn => true,
-                Who::Roles(roles) => roles.contains(role),
+            check(status, who, *role, method, path);
+        }
+        // Put back a contact an admin deleted, for the routes that follow.
+        if kehu::customers::contacts(&s.state, &other_actor, customer.id)
+            .await?
+            .is_empty()
+        {
+            let input = kehu::customers::ContactInput {
+                name: Some("王五".into()),
+                ..Default::default()
             };
-            if allowed {
-                assert!(
-                    status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
-                    "{method} {path} as {role:?}: {status}"
-                );
-                assert!(
-                    status.as_u16() < 500,
-                    "{method} {path} as {role:?}: {status}"
-                );
-            } else {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role:?}");
-            }
+            contact_id = kehu::customers::add_contact(&s.state, &other_actor, customer.id, input)
+                .await?
+                .id;
         }
     }
+    // The walk changed nothing: the customer and its contact are as they were.
+    let after = kehu::customers::contacts(&s.state, &other_actor, customer.id).await?;
+    assert_eq!(after.len(), 1);
+    assert!(after[0].name == "李四" || after[0].name == "王五");
+    assert_eq!(
+        kehu::customers::visible(&s.state, &other_actor, customer.id)
+            .await?
+            .version,
+        1
+    );
     // The walk changed nothing: the stranger's token is still live.
     assert!(
         kehu::platform::auth::list_tokens(&s.state, stranger).await?[0]
@@ -176,12 +366,50 @@ const PAGES: &[(&str, &str, Who)] = &[
     ("GET", "/admin/policy", Who::SignedIn),
     ("POST", "/admin/policy", Who::Roles(ADMIN)),
     ("GET", "/admin/policy/versions/1", Who::SignedIn),
+    ("GET", "/customers", Who::SignedIn),
+    ("GET", "/customers?overdue=true", Who::SignedIn),
+    ("GET", "/customers/new", Who::Roles(SALES)),
+    ("POST", "/customers/new", Who::Roles(SALES)),
+    ("GET", "/customers/transfer", Who::Roles(TRANSFER)),
+    ("POST", "/customers/transfer", Who::Roles(TRANSFER)),
+    ("GET", "/customers/{customer}", Who::Customer(Access::Read)),
+    (
+        "GET",
+        "/customers/{customer}/edit",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/customers/{customer}/edit",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/customers/{customer}/contacts",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/customers/{customer}/interactions",
+        Who::Customer(Access::Note),
+    ),
+    (
+        "POST",
+        "/customers/{customer}/visit-plans",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/customers/{customer}/shares",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_with_every_role() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     let target = s.add_user("target", &["sales_rep"], None).await?;
+    let (_, customer, _) = foreign_customer(&s).await?;
     let team = kehu::platform::auth::create_team(
         &s.state,
         &kehu::platform::audit::AuditActor::system(),
@@ -207,7 +435,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
             let url = s.url(
                 &path
                     .replace("{id}", &target.to_string())
-                    .replace("{team}", &team.id.to_string()),
+                    .replace("{team}", &team.id.to_string())
+                    .replace("{customer}", &customer.id.to_string()),
             );
             let r = if *method == "GET" {
                 c.get(&url).send().await?
@@ -215,19 +444,7 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                 // Forms with only the CSRF token: allowed roles fail validation, changing nothing.
                 c.post(&url).form(&[("csrf", csrf.as_str())]).send().await?
             };
-            let status = r.status();
-            let allowed = match who {
-                Who::Anyone | Who::SignedIn => true,
-                Who::Roles(roles) => roles.contains(&role),
-            };
-            if allowed {
-                assert!(
-                    status != StatusCode::FORBIDDEN && status.as_u16() < 500,
-                    "{method} {path} as {role:?}: {status}"
-                );
-            } else {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role:?}");
-            }
+            check(r.status(), who, role, method, path);
         }
     }
     // Signed out, every page but the login page sends the visitor to log in.
@@ -236,7 +453,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
         let url = s.url(
             &path
                 .replace("{id}", &target.to_string())
-                .replace("{team}", &team.id.to_string()),
+                .replace("{team}", &team.id.to_string())
+                .replace("{customer}", &customer.id.to_string()),
         );
         let status = anon.get(&url).send().await?.status();
         match who {

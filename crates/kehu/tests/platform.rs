@@ -582,7 +582,11 @@ async fn pages_log_in_show_home_and_switch_language() -> R {
         "admin sees user administration"
     );
     assert!(
-        !home.contains("/customers"),
+        home.contains("href=\"/customers\""),
+        "built capabilities are linked"
+    );
+    assert!(
+        !home.contains("/complaints"),
         "capabilities not built yet are hidden"
     );
     let page_csrf = home

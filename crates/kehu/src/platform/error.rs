@@ -69,6 +69,10 @@ pub enum Error {
     /// Another conflict, with a catalogue key and arguments.
     #[error("conflict: {0}")]
     Conflict(String, Vec<(&'static str, String)>),
+    /// Probable duplicates (same normalised name or phone): shown to the
+    /// user, who may save anyway by confirming.
+    #[error("possible duplicate")]
+    PossibleDuplicate(Vec<FieldError>),
     #[error("too many login attempts")]
     RateLimited { minutes: i64 },
     #[error("bad credentials")]
@@ -136,7 +140,9 @@ impl Error {
             Error::Unauthorized | Error::BadCredentials => StatusCode::UNAUTHORIZED,
             Error::Forbidden | Error::Csrf => StatusCode::FORBIDDEN,
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::StaleVersion | Error::Conflict(..) => StatusCode::CONFLICT,
+            Error::StaleVersion | Error::Conflict(..) | Error::PossibleDuplicate(_) => {
+                StatusCode::CONFLICT
+            }
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -152,6 +158,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::StaleVersion => "stale_version",
             Error::Conflict(..) => "conflict",
+            Error::PossibleDuplicate(_) => "possible_duplicate",
             Error::RateLimited { .. } => "rate_limited",
             Error::Db(_) | Error::Internal(_) => "internal",
         }
@@ -168,6 +175,7 @@ impl Error {
             Error::NotFound => i18n::tr(lang, "error.not_found", &[]),
             Error::StaleVersion => i18n::tr(lang, "error.stale_version", &[]),
             Error::Conflict(key, args) => i18n::tr(lang, key, args),
+            Error::PossibleDuplicate(_) => i18n::tr(lang, "error.possible_duplicate", &[]),
             Error::RateLimited { minutes } => i18n::tr(
                 lang,
                 "error.rate_limited",
@@ -179,7 +187,7 @@ impl Error {
 
     pub fn body(&self, lang: Lang) -> ErrorBody {
         let fields = match self {
-            Error::Invalid(fs) => fs
+            Error::Invalid(fs) | Error::PossibleDuplicate(fs) => fs
                 .iter()
                 .map(|f| FieldMessage {
                     field: f.field.clone(),

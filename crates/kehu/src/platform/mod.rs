@@ -16,4 +16,5 @@ pub mod number_format;
 pub mod numbering;
 pub mod numbering_api;
 pub mod schema;
+pub mod sheet;
 pub mod state;

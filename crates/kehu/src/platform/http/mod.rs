@@ -59,6 +59,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::audit_api::routes())
         .merge(crate::policy::api::routes())
         .merge(super::numbering_api::routes())
+        .merge(crate::customers::api::routes())
 }
 
 /// The OpenAPI document of the whole API.
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::pages::routes())
         .merge(super::audit_api::page_routes())
         .merge(crate::policy::pages::routes())
+        .merge(crate::customers::pages::routes())
         .merge(shell::routes());
     Router::new()
         .merge(api)

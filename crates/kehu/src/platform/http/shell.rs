@@ -46,7 +46,7 @@ const NAV: &[NavDef] = &[
     NavDef {
         key: "nav.customers",
         href: "/customers",
-        available: false,
+        available: true,
         visible: anyone,
     },
     NavDef {
@@ -369,6 +369,8 @@ mod tests {
 #[derive(Debug, Default, Clone)]
 pub struct FormErrors {
     pub general: Option<String>,
+    /// The errors are possible duplicates the user may confirm.
+    pub duplicate: bool,
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
@@ -378,9 +380,15 @@ impl FormErrors {
     pub fn from_error(err: Error) -> std::result::Result<FormErrors, Error> {
         let lang = i18n::current();
         match err {
-            Error::Invalid(fs) => {
+            e @ (Error::Invalid(_) | Error::PossibleDuplicate(_)) => {
+                let duplicate = matches!(e, Error::PossibleDuplicate(_));
+                let general = Some(e.message(lang));
+                let (Error::Invalid(fs) | Error::PossibleDuplicate(fs)) = e else {
+                    return Err(e);
+                };
                 let mut out = FormErrors {
-                    general: Some(Error::Invalid(Vec::new()).message(lang)),
+                    general,
+                    duplicate,
                     ..Default::default()
                 };
                 for f in fs {

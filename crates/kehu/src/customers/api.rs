@@ -1,0 +1,261 @@
+//! JSON routes of the customer archive. Out-of-scope customers answer 404.
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{
+    ContactInput, ContactView, CustomerFilter, CustomerInput, CustomerSummary, CustomerView,
+    InteractionInput, InteractionView, OwnerPeriod, TransferInput, TransferResult, UserRef,
+    VisitPlanInput, VisitPlanView,
+};
+use crate::platform::audit_api::AuditView;
+use crate::platform::auth::Actor;
+use crate::platform::auth::api::Page;
+use crate::platform::error::{ErrorBody, Result};
+use crate::platform::http::extract::JsonBody;
+use crate::platform::state::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update))
+        .routes(routes!(transfer))
+        .routes(routes!(list_contacts, add_contact))
+        .routes(routes!(update_contact, delete_contact))
+        .routes(routes!(list_interactions, add_interaction))
+        .routes(routes!(list_visit_plans, add_visit_plan))
+        .routes(routes!(history))
+        .routes(routes!(owners))
+        .routes(routes!(list_shares, add_share))
+        .routes(routes!(remove_share))
+}
+
+/// Customers the caller may see: search, filters, sort, pages.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerFilter),
+    responses((status = 200, body = Page<CustomerSummary>), (status = 401, body = ErrorBody)))]
+async fn list(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(filter): Query<CustomerFilter>,
+) -> Result<Json<Page<CustomerSummary>>> {
+    let (items, total) = super::search(&state, &actor, &filter).await?;
+    Ok(Json(Page { items, total }))
+}
+
+/// Create a customer. 409 `conflict` when the credit code exists (naming the
+/// customer and its owner); 409 `possible_duplicate` for a same-name or
+/// same-phone customer unless `confirm_duplicates` is true.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerInput,
+    responses((status = 201, body = CustomerView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(state): State<AppState>,
+    actor: Actor,
+    JsonBody(input): JsonBody<CustomerInput>,
+) -> Result<Response> {
+    let c = super::create(&state, &actor, input).await?;
+    Ok((StatusCode::CREATED, Json(c)).into_response())
+}
+
+/// One customer.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = CustomerView), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<CustomerView>> {
+    let c = super::visible(&state, &actor, id).await?;
+    Ok(Json(super::view(&state, &c).await?))
+}
+
+/// Edit a customer with the `version` read; 409 when someone changed it since.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)), request_body = CustomerInput,
+    responses((status = 200, body = CustomerView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<CustomerInput>,
+) -> Result<Json<CustomerView>> {
+    Ok(Json(super::update(&state, &actor, id, input).await?))
+}
+
+/// Move customers to another owner with a reason (员工调离): one, several, or all of a rep's.
+#[utoipa::path(post, path = "/api/v1/customers/transfer", tag = "customers", request_body = TransferInput,
+    responses((status = 200, body = TransferResult), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transfer(
+    State(state): State<AppState>,
+    actor: Actor,
+    JsonBody(input): JsonBody<TransferInput>,
+) -> Result<Json<TransferResult>> {
+    Ok(Json(super::transfer(&state, &actor, input).await?))
+}
+
+/// A customer's contacts (phones masked for roles the policy does not let see them).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<ContactView>), (status = 404, body = ErrorBody)))]
+async fn list_contacts(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<ContactView>>> {
+    Ok(Json(Page::all(super::contacts(&state, &actor, id).await?)))
+}
+
+/// Add a contact.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)), request_body = ContactInput,
+    responses((status = 201, body = ContactView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_contact(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<ContactInput>,
+) -> Result<Response> {
+    let c = super::add_contact(&state, &actor, id, input).await?;
+    Ok((StatusCode::CREATED, Json(c)).into_response())
+}
+
+/// Edit a contact with the `version` read.
+#[utoipa::path(patch, path = "/api/v1/contacts/{id}", tag = "customers", params(("id" = i64, Path)), request_body = ContactInput,
+    responses((status = 200, body = ContactView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_contact(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<ContactInput>,
+) -> Result<Json<ContactView>> {
+    Ok(Json(
+        super::update_contact(&state, &actor, id, input).await?,
+    ))
+}
+
+/// Remove a contact.
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_contact(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    super::delete_contact(&state, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A customer's interactions (visits, calls, mails, meetings, WeChat), newest first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/interactions", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<InteractionView>), (status = 404, body = ErrorBody)))]
+async fn list_interactions(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<InteractionView>>> {
+    Ok(Json(Page::all(
+        super::interactions(&state, &actor, id).await?,
+    )))
+}
+
+/// Record an interaction (optionally completing a visit plan).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "customers", params(("id" = i64, Path)), request_body = InteractionInput,
+    responses((status = 201, body = InteractionView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_interaction(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<InteractionInput>,
+) -> Result<Response> {
+    let i = super::add_interaction(&state, &actor, id, input).await?;
+    Ok((StatusCode::CREATED, Json(i)).into_response())
+}
+
+/// A customer's visit plans.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/visit-plans", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<VisitPlanView>), (status = 404, body = ErrorBody)))]
+async fn list_visit_plans(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<VisitPlanView>>> {
+    Ok(Json(Page::all(
+        super::visit_plans(&state, &actor, id).await?,
+    )))
+}
+
+/// Plan a visit.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/visit-plans", tag = "customers", params(("id" = i64, Path)), request_body = VisitPlanInput,
+    responses((status = 201, body = VisitPlanView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_visit_plan(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<VisitPlanInput>,
+) -> Result<Response> {
+    let v = super::add_visit_plan(&state, &actor, id, input).await?;
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// The customer's change history from the audit log.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/history", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<AuditView>), (status = 404, body = ErrorBody)))]
+async fn history(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<AuditView>>> {
+    Ok(Json(Page::all(super::history(&state, &actor, id).await?)))
+}
+
+/// Owners of the customer over time.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/owners", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<OwnerPeriod>), (status = 404, body = ErrorBody)))]
+async fn owners(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<OwnerPeriod>>> {
+    Ok(Json(Page::all(super::owners(&state, &actor, id).await?)))
+}
+
+/// Users the customer is shared with.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/shares", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<UserRef>), (status = 404, body = ErrorBody)))]
+async fn list_shares(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<UserRef>>> {
+    Ok(Json(Page::all(super::shares(&state, &actor, id).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct ShareInput {
+    /// Required; optional in the type so an out-of-scope customer answers 404 first.
+    pub user_id: Option<i64>,
+}
+
+/// Share the customer with another user, who then sees and edits it.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/shares", tag = "customers", params(("id" = i64, Path)), request_body = ShareInput,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn add_share(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<ShareInput>,
+) -> Result<StatusCode> {
+    super::share(&state, &actor, id, input.user_id.unwrap_or_default()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stop sharing the customer with a user.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/shares/{user_id}", tag = "customers", params(("id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn remove_share(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, user_id)): Path<(i64, i64)>,
+) -> Result<StatusCode> {
+    super::unshare(&state, &actor, id, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,1816 @@
+//! The customer archive (SPEC §1): customers with their contacts,
+//! interactions and visit plans; completeness against the policy's
+//! deadlines; duplicate prevention; ownership, sharing and transfer; search.
+pub mod api;
+pub mod entity;
+pub mod model;
+pub mod pages;
+pub mod store;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
+use serde::{Deserialize, Serialize};
+
+use entity::{
+    contacts, customer_owner_history, customer_shares, customers, interactions, visit_plans,
+};
+pub use store::Scope;
+
+use crate::platform::audit::{self, AuditEntry};
+use crate::platform::auth::{self, Actor, Role};
+use crate::platform::db;
+use crate::platform::error::{Error, FieldError, Fields, Result};
+use crate::platform::i18n;
+use crate::platform::numbering;
+use crate::platform::state::AppState;
+use crate::policy::{CustomerPolicy, Policy};
+
+// ------------------------------------------------------------------ scope
+
+/// What the actor may see: everything for admins and the roles the policy
+/// lists, else own, shared and (for managers) the team's customers.
+pub async fn read_scope(state: &AppState, actor: &Actor) -> Result<Scope> {
+    let policy = state.policy();
+    let all = actor.has_role(Role::Admin)
+        || actor.roles.iter().any(|r| {
+            policy
+                .policy
+                .customers
+                .read_all_roles
+                .iter()
+                .any(|n| n == r.as_str())
+        });
+    if all {
+        return Ok(Scope::All);
+    }
+    edit_scope(state, actor).await
+}
+
+/// What the actor may change: everything for admins; else own, shared and
+/// the managed teams' customers (read-all roles read, they do not edit).
+pub async fn edit_scope(state: &AppState, actor: &Actor) -> Result<Scope> {
+    if actor.has_role(Role::Admin) {
+        return Ok(Scope::All);
+    }
+    let managed_teams = if actor.has_role(Role::SalesManager) {
+        store::managed_teams(&state.db, actor.user_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Scope::Own {
+        user_id: actor.user_id,
+        managed_teams,
+    })
+}
+
+/// A customer the actor may see (404 otherwise, so existence does not leak).
+pub async fn visible(state: &AppState, actor: &Actor, id: i64) -> Result<customers::Model> {
+    let scope = read_scope(state, actor).await?;
+    store::get(&state.db, &scope, id)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// A customer the actor may change: 404 when it cannot even see it, 403
+/// when it may only read it.
+pub async fn editable(state: &AppState, actor: &Actor, id: i64) -> Result<customers::Model> {
+    let scope = edit_scope(state, actor).await?;
+    match store::get(&state.db, &scope, id).await? {
+        Some(c) => Ok(c),
+        None => {
+            visible(state, actor, id).await?;
+            Err(Error::Forbidden)
+        }
+    }
+}
+
+fn may_see_phones(policy: &CustomerPolicy, actor: &Actor) -> bool {
+    actor
+        .roles
+        .iter()
+        .any(|r| policy.phone_roles.iter().any(|n| n == r.as_str()))
+}
+
+// ------------------------------------------------------------------ views
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserRef {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CompletenessView {
+    /// Share of the policy's full field list filled, 0–100.
+    pub score: u8,
+    pub missing_basic: Vec<String>,
+    pub missing_full: Vec<String>,
+    pub basic_due_at: DateTime<Utc>,
+    pub full_due_at: DateTime<Utc>,
+    /// Required fields are still missing after their deadline.
+    pub overdue: bool,
+}
+
+/// A customer as the API returns it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerView {
+    pub id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub short_name: Option<String>,
+    /// 助记码: pinyin initials of the name.
+    pub mnemonic: String,
+    pub pinyin: String,
+    pub credit_code: Option<String>,
+    pub customer_type: String,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub address: Option<String>,
+    pub legal_representative: Option<String>,
+    /// Yuan, two decimals, as text (money is never a float).
+    pub registered_capital: Option<String>,
+    pub business_scope: Option<String>,
+    pub scale: Option<String>,
+    pub stage: String,
+    pub source: Option<String>,
+    pub first_contact_date: Option<NaiveDate>,
+    pub cooperation_start_date: Option<NaiveDate>,
+    pub owner: UserRef,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub grade: Option<String>,
+    pub completeness: CompletenessView,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+pub fn fen_to_yuan(fen: i64) -> String {
+    Decimal::new(fen, 2).to_string()
+}
+
+fn split_tags(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn join_tags(tags: &[String]) -> String {
+    if tags.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", tags.join(","))
+    }
+}
+
+async fn user_ref(db: &impl ConnectionTrait, id: i64) -> Result<UserRef> {
+    let u = auth::store::user_by_id(db, id).await?;
+    Ok(match u {
+        Some(u) => UserRef {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+        },
+        None => UserRef {
+            id,
+            username: String::new(),
+            display_name: String::new(),
+        },
+    })
+}
+
+/// Facts about a customer beyond its own row that completeness needs.
+struct Extras {
+    contacts: usize,
+    licence: bool,
+}
+
+async fn extras(db: &impl ConnectionTrait, id: i64) -> Result<Extras> {
+    let contacts = store::contacts_of(db, id).await?.len();
+    let licence = store::attachments_of(db, id)
+        .await?
+        .iter()
+        .any(|a| a.kind == "business_licence");
+    Ok(Extras { contacts, licence })
+}
+
+fn is_filled(c: &customers::Model, x: &Extras, field: &str) -> bool {
+    let some = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    match field {
+        "full_name" => !c.full_name.trim().is_empty(),
+        "short_name" => some(&c.short_name),
+        "credit_code" => some(&c.credit_code),
+        "customer_type" => !c.customer_type.is_empty(),
+        "industry" => some(&c.industry),
+        "region" => some(&c.region),
+        "address" => some(&c.address),
+        "legal_representative" => some(&c.legal_representative),
+        "registered_capital" => c.registered_capital_fen.is_some(),
+        "business_scope" => some(&c.business_scope),
+        "scale" => some(&c.scale),
+        "source" => some(&c.source),
+        "first_contact_date" => c.first_contact_date.is_some(),
+        "cooperation_start_date" => c.cooperation_start_date.is_some(),
+        "tags" => !c.tags.is_empty(),
+        "contacts" => x.contacts > 0,
+        "business_licence" => x.licence,
+        _ => false,
+    }
+}
+
+fn completeness_of(
+    c: &customers::Model,
+    x: &Extras,
+    policy: &CustomerPolicy,
+    now: DateTime<Utc>,
+) -> CompletenessView {
+    let filled = |f: &str| is_filled(c, x, f);
+    let basic = model::completeness(&filled, &policy.basic_fields);
+    let full = model::completeness(&filled, &policy.full_fields);
+    let overdue = (!basic.missing.is_empty() && now > c.basic_due_at)
+        || (!full.missing.is_empty() && now > c.full_due_at);
+    CompletenessView {
+        score: full.score,
+        missing_basic: basic.missing,
+        missing_full: full.missing,
+        basic_due_at: c.basic_due_at,
+        full_due_at: c.full_due_at,
+        overdue,
+    }
+}
+
+/// Recomputes the stored completeness flags after any change that affects them.
+async fn refresh_completeness(
+    db: &impl ConnectionTrait,
+    policy: &Policy,
+    c: customers::Model,
+    now: DateTime<Utc>,
+) -> Result<customers::Model> {
+    let x = extras(db, c.id).await?;
+    let view = completeness_of(&c, &x, &policy.customers, now);
+    let basic = view.missing_basic.is_empty();
+    let full = view.missing_full.is_empty();
+    let score = i32::from(view.score);
+    if c.basic_complete == basic && c.full_complete == full && c.completeness == score {
+        return Ok(c);
+    }
+    let mut am = c.into_active_model();
+    am.basic_complete = Set(basic);
+    am.full_complete = Set(full);
+    am.completeness = Set(score);
+    Ok(am.update(db).await?)
+}
+
+pub async fn view(state: &AppState, c: &customers::Model) -> Result<CustomerView> {
+    let x = extras(&state.db, c.id).await?;
+    let policy = state.policy();
+    Ok(CustomerView {
+        id: c.id,
+        code: c.code.clone(),
+        full_name: c.full_name.clone(),
+        short_name: c.short_name.clone(),
+        mnemonic: c.mnemonic.clone(),
+        pinyin: c.pinyin.clone(),
+        credit_code: c.credit_code.clone(),
+        customer_type: c.customer_type.clone(),
+        industry: c.industry.clone(),
+        region: c.region.clone(),
+        address: c.address.clone(),
+        legal_representative: c.legal_representative.clone(),
+        registered_capital: c.registered_capital_fen.map(fen_to_yuan),
+        business_scope: c.business_scope.clone(),
+        scale: c.scale.clone(),
+        stage: c.stage.clone(),
+        source: c.source.clone(),
+        first_contact_date: c.first_contact_date,
+        cooperation_start_date: c.cooperation_start_date,
+        owner: user_ref(&state.db, c.owner_id).await?,
+        tags: split_tags(&c.tags),
+        notes: c.notes.clone(),
+        grade: c.grade.clone(),
+        completeness: completeness_of(c, &x, &policy.policy.customers, state.clock.now()),
+        created_by: c.created_by.clone(),
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+        version: c.version,
+    })
+}
+
+/// The audit snapshot: the record's own fields, without derived ones.
+fn snapshot(c: &customers::Model) -> serde_json::Value {
+    serde_json::json!({
+        "code": c.code,
+        "full_name": c.full_name,
+        "short_name": c.short_name,
+        "credit_code": c.credit_code,
+        "customer_type": c.customer_type,
+        "industry": c.industry,
+        "region": c.region,
+        "address": c.address,
+        "legal_representative": c.legal_representative,
+        "registered_capital": c.registered_capital_fen.map(fen_to_yuan),
+        "business_scope": c.business_scope,
+        "scale": c.scale,
+        "stage": c.stage,
+        "source": c.source,
+        "first_contact_date": c.first_contact_date,
+        "cooperation_start_date": c.cooperation_start_date,
+        "owner_id": c.owner_id,
+        "tags": split_tags(&c.tags),
+        "notes": c.notes,
+        "grade": c.grade,
+    })
+}
+
+// ------------------------------------------------------------------ input
+
+/// Create or edit a customer. On edit, absent fields stay as they are and
+/// an empty text clears an optional field; `version` is required.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CustomerInput {
+    pub version: Option<i64>,
+    pub full_name: Option<String>,
+    pub short_name: Option<String>,
+    /// 统一社会信用代码, 18 characters, checked per GB 32100-2015.
+    pub credit_code: Option<String>,
+    pub customer_type: Option<String>,
+    pub industry: Option<String>,
+    pub region: Option<String>,
+    pub address: Option<String>,
+    pub legal_representative: Option<String>,
+    /// Yuan, e.g. "5000000" or "5000000.00".
+    pub registered_capital: Option<String>,
+    pub business_scope: Option<String>,
+    pub scale: Option<String>,
+    pub stage: Option<String>,
+    pub source: Option<String>,
+    /// YYYY-MM-DD
+    pub first_contact_date: Option<String>,
+    /// YYYY-MM-DD
+    pub cooperation_start_date: Option<String>,
+    /// Defaults to the creating user; managers and admins may choose.
+    pub owner_id: Option<i64>,
+    /// Comma-separated.
+    pub tags: Option<String>,
+    pub notes: Option<String>,
+    pub grade: Option<String>,
+    /// Create only: a first contact.
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_title: Option<String>,
+    /// Save even though a customer with the same normalised name or phone exists.
+    #[serde(default)]
+    pub confirm_duplicates: bool,
+    /// Why (kept in the audit log).
+    pub reason: Option<String>,
+}
+
+fn clean(v: &Option<String>) -> Option<Option<String>> {
+    v.as_ref().map(|s| {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    })
+}
+
+fn choice_ok(policy: &CustomerPolicy, list: &str, value: &str) -> bool {
+    policy.choices(list).iter().any(|c| c.code == value)
+}
+
+fn parse_date(
+    f: &mut Fields,
+    field: &str,
+    v: &Option<Option<String>>,
+) -> Option<Option<NaiveDate>> {
+    match v {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(s)) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            Ok(d) => Some(Some(d)),
+            Err(_) => {
+                f.push(FieldError::new(field, "error.date_format"));
+                None
+            }
+        },
+    }
+}
+
+/// Yuan text ("5,000,000.00", "500万" is not accepted) to fen.
+fn parse_money(s: &str) -> Option<i64> {
+    let d: Decimal = s.replace([',', '，', ' '], "").parse().ok()?;
+    if d.is_sign_negative() || d.scale() > 2 {
+        return None;
+    }
+    (d * Decimal::new(100, 0)).to_i64()
+}
+
+fn lang() -> String {
+    i18n::current().as_str().to_owned()
+}
+
+/// Applies `input` onto `c` (a fresh default for create), collecting every error.
+fn apply_input(
+    c: &mut customers::Model,
+    input: &CustomerInput,
+    policy: &CustomerPolicy,
+    creating: bool,
+) -> Result<()> {
+    let mut f = Fields::default();
+    let loc = lang();
+    match clean(&input.full_name) {
+        Some(Some(n)) if n.chars().count() <= 100 => c.full_name = n,
+        Some(Some(_)) => f.push(FieldError::new("full_name", "error.too_long").arg("max", 100)),
+        Some(None) => f.push(FieldError::new("full_name", "error.required")),
+        None if creating => f.push(FieldError::new("full_name", "error.required")),
+        None => {}
+    }
+    if let Some(v) = clean(&input.short_name) {
+        c.short_name = v;
+    }
+    match clean(&input.credit_code) {
+        Some(Some(code)) => match model::validate_credit_code(&code) {
+            Ok(norm) => c.credit_code = Some(norm),
+            Err(e) => f.push(FieldError::text("credit_code", e.message(&loc))),
+        },
+        Some(None) => c.credit_code = None,
+        None => {}
+    }
+    for (field, list, required) in [
+        ("customer_type", "types", true),
+        ("stage", "stages", true),
+        ("industry", "industries", false),
+        ("region", "regions", false),
+        ("scale", "scales", false),
+        ("source", "sources", false),
+    ] {
+        let value = match field {
+            "customer_type" => &input.customer_type,
+            "stage" => &input.stage,
+            "industry" => &input.industry,
+            "region" => &input.region,
+            "scale" => &input.scale,
+            _ => &input.source,
+        };
+        let v = match clean(value) {
+            None if creating && required => {
+                // New customers start as the first entry of the list (e.g. 潜在).
+                match (field, policy.choices(list).first()) {
+                    ("stage", Some(first)) => Some(Some(first.code.clone())),
+                    _ => {
+                        f.push(FieldError::new(field, "error.required"));
+                        None
+                    }
+                }
+            }
+            other => other,
+        };
+        match v {
+            Some(Some(code)) if !choice_ok(policy, list, &code) => {
+                f.push(FieldError::new(field, "error.choice_unknown").arg("value", code));
+            }
+            Some(None) if required => f.push(FieldError::new(field, "error.required")),
+            Some(v) => {
+                let code = v.unwrap_or_default();
+                match field {
+                    "customer_type" => c.customer_type = code,
+                    "stage" => c.stage = code,
+                    "industry" => c.industry = Some(code).filter(|s| !s.is_empty()),
+                    "region" => c.region = Some(code).filter(|s| !s.is_empty()),
+                    "scale" => c.scale = Some(code).filter(|s| !s.is_empty()),
+                    _ => c.source = Some(code).filter(|s| !s.is_empty()),
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(v) = clean(&input.address) {
+        c.address = v;
+    }
+    if let Some(v) = clean(&input.legal_representative) {
+        c.legal_representative = v;
+    }
+    match clean(&input.registered_capital) {
+        Some(Some(s)) => match parse_money(&s) {
+            Some(fen) => c.registered_capital_fen = Some(fen),
+            None => f.push(FieldError::new("registered_capital", "error.money_format")),
+        },
+        Some(None) => c.registered_capital_fen = None,
+        None => {}
+    }
+    if let Some(v) = clean(&input.business_scope) {
+        c.business_scope = v;
+    }
+    if let Some(v) = parse_date(
+        &mut f,
+        "first_contact_date",
+        &clean(&input.first_contact_date),
+    ) {
+        c.first_contact_date = v;
+    }
+    if let Some(v) = parse_date(
+        &mut f,
+        "cooperation_start_date",
+        &clean(&input.cooperation_start_date),
+    ) {
+        c.cooperation_start_date = v;
+    }
+    if let Some(v) = clean(&input.tags) {
+        let mut tags: Vec<String> = v
+            .unwrap_or_default()
+            .split([',', '，', ';', '；'])
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        tags.sort();
+        tags.dedup();
+        if tags.iter().any(|t| t.chars().count() > 20) {
+            f.push(FieldError::new("tags", "error.too_long").arg("max", 20));
+        }
+        c.tags = join_tags(&tags);
+    }
+    if let Some(v) = clean(&input.notes) {
+        c.notes = v;
+    }
+    if let Some(v) = clean(&input.grade) {
+        c.grade = v;
+    }
+    let keys = model::pinyin_keys(&c.full_name);
+    c.mnemonic = keys.initials;
+    c.pinyin = keys.full;
+    c.name_norm = model::normalize_name(&c.full_name);
+    f.finish()
+}
+
+/// The search terms of a customer: its names and its contacts' phones.
+fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
+    let mut terms = model::search_terms(&c.full_name, c.short_name.as_deref());
+    for contact in contacts {
+        for phone in contact.phones.split(", ").filter(|p| !p.is_empty()) {
+            terms.push(format!("t:{}", model::phone_digits(phone)));
+        }
+    }
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+async fn owner_choice(state: &AppState, actor: &Actor, owner_id: Option<i64>) -> Result<i64> {
+    let Some(owner_id) = owner_id.filter(|id| *id != actor.user_id) else {
+        return Ok(actor.user_id);
+    };
+    let user = auth::store::user_by_id(&state.db, owner_id).await?;
+    let ok_user = user.as_ref().is_some_and(|u| {
+        let roles = auth::model::parse_roles(&u.roles);
+        u.active && (roles.contains(&Role::SalesRep) || roles.contains(&Role::SalesManager))
+    });
+    if !ok_user {
+        return Err(FieldError::new("owner_id", "error.owner_invalid").into());
+    }
+    // Admins assign to anyone; managers to their own team members.
+    if actor.has_role(Role::Admin) {
+        return Ok(owner_id);
+    }
+    let teams = store::managed_teams(&state.db, actor.user_id).await?;
+    match user.and_then(|u| u.team_id) {
+        Some(t) if teams.contains(&t) => Ok(owner_id),
+        _ => Err(FieldError::new("owner_id", "error.owner_not_in_team").into()),
+    }
+}
+
+/// Duplicate rules: the same credit code is refused (naming the customer and
+/// its owner); the same normalised name or contact phone asks for confirmation.
+async fn check_duplicates(
+    state: &AppState,
+    c: &customers::Model,
+    phones: &[String],
+    except: Option<i64>,
+    confirmed: bool,
+) -> Result<()> {
+    if let Some(code) = &c.credit_code
+        && let Some(other) = store::by_credit_code(&state.db, code).await?
+        && Some(other.id) != except
+    {
+        let owner = user_ref(&state.db, other.owner_id).await?;
+        return Err(Error::Conflict(
+            "customer.duplicate_credit_code".into(),
+            vec![
+                ("code", other.code),
+                ("name", other.full_name),
+                (
+                    "owner",
+                    format!("{} ({})", owner.display_name, owner.username),
+                ),
+            ],
+        ));
+    }
+    if confirmed {
+        return Ok(());
+    }
+    let mut warnings = Vec::new();
+    for other in store::by_name_norm(&state.db, &c.name_norm, except).await? {
+        let owner = user_ref(&state.db, other.owner_id).await?;
+        warnings.push(
+            FieldError::new("full_name", "customer.duplicate_name")
+                .arg("code", other.code)
+                .arg("name", other.full_name)
+                .arg("owner", owner.display_name),
+        );
+    }
+    let terms: Vec<String> = phones
+        .iter()
+        .map(|p| format!("t:{}", model::phone_digits(p)))
+        .collect();
+    for other in store::by_terms(&state.db, &terms, except).await? {
+        let owner = user_ref(&state.db, other.owner_id).await?;
+        warnings.push(
+            FieldError::new("contact_phone", "customer.duplicate_phone")
+                .arg("code", other.code)
+                .arg("name", other.full_name)
+                .arg("owner", owner.display_name),
+        );
+    }
+    if warnings.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::PossibleDuplicate(warnings))
+    }
+}
+
+fn unique_violation_to_conflict(e: sea_orm::DbErr) -> Error {
+    if db::is_unique_violation(&e) {
+        // A concurrent create took the same credit code first.
+        Error::Conflict("customer.duplicate_credit_code_race".into(), vec![])
+    } else {
+        e.into()
+    }
+}
+
+/// Whether the actor may create customers: sales staff and admins.
+pub fn may_create(actor: &Actor) -> bool {
+    actor.has_role(Role::Admin)
+        || actor.has_role(Role::SalesManager)
+        || actor.has_role(Role::SalesRep)
+}
+
+/// Creates a customer (with an optional first contact).
+pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Result<CustomerView> {
+    if !may_create(actor) {
+        return Err(Error::Forbidden);
+    }
+    let p = state.policy();
+    let policy = &p.policy;
+    let now = state.clock.now();
+    let mut c = customers::Model {
+        id: 0,
+        code: String::new(),
+        full_name: String::new(),
+        short_name: None,
+        mnemonic: String::new(),
+        pinyin: String::new(),
+        name_norm: String::new(),
+        credit_code: None,
+        customer_type: String::new(),
+        industry: None,
+        region: None,
+        address: None,
+        legal_representative: None,
+        registered_capital_fen: None,
+        business_scope: None,
+        scale: None,
+        stage: String::new(),
+        source: None,
+        first_contact_date: None,
+        cooperation_start_date: None,
+        owner_id: actor.user_id,
+        tags: String::new(),
+        notes: None,
+        grade: None,
+        basic_due_at: now,
+        full_due_at: now,
+        basic_complete: false,
+        full_complete: false,
+        completeness: 0,
+        policy_version: i32::try_from(p.version).unwrap_or(i32::MAX),
+        created_by: actor.username.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let mut errors = match apply_input(&mut c, &input, &policy.customers, true) {
+        Ok(()) => Vec::new(),
+        Err(Error::Invalid(fs)) => fs,
+        Err(e) => return Err(e),
+    };
+    let contact_name = clean(&input.contact_name).flatten();
+    let mut phones = Vec::new();
+    if let Some(Some(raw)) = clean(&input.contact_phone) {
+        match model::normalize_phone(&raw) {
+            Ok(p) => phones.push(p),
+            Err(e) => errors.push(FieldError::text("contact_phone", e.message(&lang()))),
+        }
+        if contact_name.is_none() {
+            errors.push(FieldError::new("contact_name", "error.required"));
+        }
+    }
+    match owner_choice(state, actor, input.owner_id).await {
+        Ok(o) => c.owner_id = o,
+        Err(Error::Invalid(fs)) => errors.extend(fs),
+        Err(e) => return Err(e),
+    }
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    check_duplicates(state, &c, &phones, None, input.confirm_duplicates).await?;
+    let calendar = policy.calendar();
+    c.basic_due_at = calendar.working_days_due(now, policy.customers.basic_deadline_days);
+    c.full_due_at = calendar.working_days_due(now, policy.customers.full_deadline_days);
+
+    let txn = db::begin_write(&state.db).await?;
+    let today = now.with_timezone(&policy.timezone()).date_naive();
+    c.code = numbering::next_number(&txn, policy, "customer", today).await?;
+    let mut am = c.clone().into_active_model();
+    am.id = sea_orm::NotSet;
+    let saved = am
+        .insert(&txn)
+        .await
+        .map_err(unique_violation_to_conflict)?;
+    let mut contact_rows = Vec::new();
+    if let Some(name) = contact_name {
+        let contact = contacts::ActiveModel {
+            customer_id: Set(saved.id),
+            name: Set(name),
+            title: Set(clean(&input.contact_title).flatten()),
+            phones: Set(phones.join(", ")),
+            email: Set(None),
+            wechat: Set(None),
+            birthday: Set(None),
+            decision_role: Set(None),
+            notes: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        contact_rows.push(contact);
+    }
+    store::set_terms(&txn, saved.id, &terms_for(&saved, &contact_rows)).await?;
+    customer_owner_history::ActiveModel {
+        customer_id: Set(saved.id),
+        owner_id: Set(saved.owner_id),
+        from_at: Set(now),
+        to_at: Set(None),
+        reason: Set(None),
+        changed_by: Set(actor.username.clone()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let saved = refresh_completeness(&txn, policy, saved, now).await?;
+    let mut entry = AuditEntry::new(now, &actor.audit_actor(), "create", "customer", saved.id)
+        .diff(&serde_json::Value::Null, &snapshot(&saved));
+    if let Some(contact) = contact_rows.first() {
+        entry = entry.change("contact", serde_json::Value::Null, contact.name.clone());
+    }
+    if input.confirm_duplicates {
+        entry = entry.reason(Some("confirmed possible duplicate".into()));
+    }
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    view(state, &saved).await
+}
+
+/// Edits a customer the actor may change; 409 when `version` is stale.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    input: CustomerInput,
+) -> Result<CustomerView> {
+    // Scope first: an out-of-scope customer is 404 whatever the body says.
+    let existing = editable(state, actor, id).await?;
+    let Some(version) = input.version else {
+        return Err(FieldError::new("version", "error.required").into());
+    };
+    let p = state.policy();
+    let policy = &p.policy;
+    let mut c = existing.clone();
+    apply_input(&mut c, &input, &policy.customers, false)?;
+    if input.owner_id.is_some_and(|o| o != existing.owner_id) {
+        return Err(FieldError::new("owner_id", "error.owner_use_transfer").into());
+    }
+    let contacts_now = store::contacts_of(&state.db, id).await?;
+    check_duplicates(state, &c, &[], Some(id), input.confirm_duplicates).await?;
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let current = store::get_any(&txn, id).await?.ok_or(Error::NotFound)?;
+    if current.version != version {
+        return Err(Error::StaleVersion);
+    }
+    c.version = current.version + 1;
+    c.updated_at = now;
+    let saved = c
+        .clone()
+        .into_active_model()
+        .reset_all()
+        .update(&txn)
+        .await
+        .map_err(unique_violation_to_conflict)?;
+    store::set_terms(&txn, id, &terms_for(&saved, &contacts_now)).await?;
+    let saved = refresh_completeness(&txn, policy, saved, now).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(now, &actor.audit_actor(), "update", "customer", id)
+            .diff(&snapshot(&current), &snapshot(&saved))
+            .reason(input.reason.clone()),
+    )
+    .await?;
+    txn.commit().await?;
+    view(state, &saved).await
+}
+
+// ------------------------------------------------------------------ search
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+pub struct CustomerFilter {
+    /// Code, name substring, pinyin initials or full pinyin, phone, credit code.
+    pub q: Option<String>,
+    pub customer_type: Option<String>,
+    pub stage: Option<String>,
+    pub region: Option<String>,
+    pub industry: Option<String>,
+    pub owner_id: Option<i64>,
+    pub grade: Option<String>,
+    pub tag: Option<String>,
+    /// Only customers whose archive is past its deadline.
+    pub overdue: Option<bool>,
+    /// `updated` (default, newest first), `code`, `name`, `created`; prefix `-` to reverse.
+    pub sort: Option<String>,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerSummary {
+    pub id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub short_name: Option<String>,
+    pub mnemonic: String,
+    pub customer_type: String,
+    pub stage: String,
+    pub region: Option<String>,
+    pub grade: Option<String>,
+    pub owner_id: i64,
+    pub owner_name: String,
+    pub completeness: i32,
+    pub tags: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of the customers the actor may see, filtered and sorted.
+pub async fn search(
+    state: &AppState,
+    actor: &Actor,
+    filter: &CustomerFilter,
+) -> Result<(Vec<CustomerSummary>, u64)> {
+    let scope = read_scope(state, actor).await?;
+    let mut q = store::scoped(&scope);
+    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        q = match model::query_terms(text) {
+            model::SearchQuery::CreditCode(code) => {
+                q.filter(customers::Column::CreditCode.eq(code))
+            }
+            model::SearchQuery::Code(code) => q.filter(customers::Column::Code.starts_with(code)),
+            model::SearchQuery::Phone(digits) => q.filter(
+                customers::Column::Id.in_subquery(store::term_prefix(&format!("t:{digits}"))),
+            ),
+            model::SearchQuery::Pinyin(py) => q.filter(
+                sea_orm::Condition::any()
+                    .add(customers::Column::Id.in_subquery(store::term_prefix(&format!("i:{py}"))))
+                    .add(customers::Column::Id.in_subquery(store::term_prefix(&format!("p:{py}")))),
+            ),
+            model::SearchQuery::Name { bigrams, text } => {
+                if bigrams.is_empty() {
+                    q.filter(
+                        sea_orm::Condition::any()
+                            .add(customers::Column::FullName.contains(&text))
+                            .add(customers::Column::ShortName.contains(&text)),
+                    )
+                } else {
+                    for b in bigrams {
+                        q = q.filter(customers::Column::Id.in_subquery(store::term_exact(b)));
+                    }
+                    // The bigrams may occur apart: keep only true substrings.
+                    q.filter(
+                        sea_orm::Condition::any()
+                            .add(customers::Column::NameNorm.contains(&text))
+                            .add(customers::Column::FullName.contains(&text))
+                            .add(customers::Column::ShortName.contains(&text)),
+                    )
+                }
+            }
+        };
+    }
+    for (value, col) in [
+        (&filter.customer_type, customers::Column::CustomerType),
+        (&filter.stage, customers::Column::Stage),
+        (&filter.region, customers::Column::Region),
+        (&filter.industry, customers::Column::Industry),
+        (&filter.grade, customers::Column::Grade),
+    ] {
+        if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
+            q = q.filter(col.eq(v));
+        }
+    }
+    if let Some(o) = filter.owner_id {
+        q = q.filter(customers::Column::OwnerId.eq(o));
+    }
+    if let Some(t) = filter
+        .tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        q = q.filter(customers::Column::Tags.contains(format!(",{t},")));
+    }
+    if filter.overdue == Some(true) {
+        let now = state.clock.now();
+        q = q.filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(customers::Column::BasicComplete.eq(false))
+                        .add(customers::Column::BasicDueAt.lt(now)),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(customers::Column::FullComplete.eq(false))
+                        .add(customers::Column::FullDueAt.lt(now)),
+                ),
+        );
+    }
+    let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
+    let page = filter.page.unwrap_or(1).max(1);
+    let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
+    let (rows, total) = store::page(&state.db, q, page, per_page).await?;
+    let mut owners = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for c in rows {
+        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(c.owner_id) {
+            slot.insert(user_ref(&state.db, c.owner_id).await?.display_name);
+        }
+        out.push(CustomerSummary {
+            id: c.id,
+            code: c.code,
+            full_name: c.full_name,
+            short_name: c.short_name,
+            mnemonic: c.mnemonic,
+            customer_type: c.customer_type,
+            stage: c.stage,
+            region: c.region,
+            grade: c.grade,
+            owner_id: c.owner_id,
+            owner_name: owners.get(&c.owner_id).cloned().unwrap_or_default(),
+            completeness: c.completeness,
+            tags: split_tags(&c.tags),
+            updated_at: c.updated_at,
+        });
+    }
+    Ok((out, total))
+}
+
+// ------------------------------------------------------------------ transfer, sharing
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TransferInput {
+    /// The customers to move; or `from_owner_id` with `all: true`.
+    #[serde(default)]
+    pub customer_ids: Vec<i64>,
+    pub from_owner_id: Option<i64>,
+    #[serde(default)]
+    pub all: bool,
+    pub to_owner_id: Option<i64>,
+    /// Mandatory (e.g. 员工调离).
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TransferResult {
+    pub transferred: usize,
+}
+
+/// Moves customers to another owner in one audited transaction (员工调离).
+pub async fn transfer(
+    state: &AppState,
+    actor: &Actor,
+    input: TransferInput,
+) -> Result<TransferResult> {
+    if !(actor.has_role(Role::Admin) || actor.has_role(Role::SalesManager)) {
+        return Err(Error::Forbidden);
+    }
+    let mut f = Fields::default();
+    if input.reason.trim().is_empty() {
+        f.push(FieldError::new("reason", "error.required"));
+    }
+    let to = match input.to_owner_id {
+        None => {
+            f.push(FieldError::new("to_owner_id", "error.required"));
+            None
+        }
+        Some(target) => match owner_choice(state, actor, Some(target)).await {
+            Ok(id) => Some(id),
+            Err(Error::Invalid(fs)) => {
+                for e in fs {
+                    f.push(FieldError {
+                        field: "to_owner_id".into(),
+                        ..e
+                    });
+                }
+                None
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let scope = edit_scope(state, actor).await?;
+    let mut ids: Vec<i64> = input.customer_ids.clone();
+    if input.all {
+        match input.from_owner_id {
+            Some(from) => {
+                let rows = store::scoped(&scope)
+                    .filter(customers::Column::OwnerId.eq(from))
+                    .all(&state.db)
+                    .await?;
+                ids.extend(rows.into_iter().map(|c| c.id));
+            }
+            None => f.push(FieldError::new("from_owner_id", "error.required")),
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() && f.0.is_empty() {
+        f.push(FieldError::new("customer_ids", "error.nothing_selected"));
+    }
+    f.finish()?;
+    let Some(to) = to else {
+        return Err(FieldError::new("to_owner_id", "error.owner_invalid").into());
+    };
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let mut moved = 0;
+    for id in &ids {
+        // Every customer must be within the actor's edit scope: one outside
+        // fails the whole transfer as "not found".
+        let c = store::get(&txn, &scope, *id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if c.owner_id == to {
+            continue;
+        }
+        let from = c.owner_id;
+        let version = c.version;
+        let mut am = c.into_active_model();
+        am.owner_id = Set(to);
+        am.version = Set(version + 1);
+        am.updated_at = Set(now);
+        am.update(&txn).await?;
+        customer_owner_history::Entity::update_many()
+            .col_expr(
+                customer_owner_history::Column::ToAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(customer_owner_history::Column::CustomerId.eq(*id))
+            .filter(customer_owner_history::Column::ToAt.is_null())
+            .exec(&txn)
+            .await?;
+        customer_owner_history::ActiveModel {
+            customer_id: Set(*id),
+            owner_id: Set(to),
+            from_at: Set(now),
+            to_at: Set(None),
+            reason: Set(Some(input.reason.trim().to_owned())),
+            changed_by: Set(actor.username.clone()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            AuditEntry::new(now, &actor.audit_actor(), "transfer", "customer", id)
+                .change("owner_id", from, to)
+                .reason(Some(input.reason.trim().to_owned())),
+        )
+        .await?;
+        moved += 1;
+    }
+    txn.commit().await?;
+    Ok(TransferResult { transferred: moved })
+}
+
+/// Shares a customer with another user (who then sees and edits it).
+pub async fn share(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> Result<()> {
+    let c = editable(state, actor, id).await?;
+    let user = auth::store::user_by_id(&state.db, user_id).await?;
+    if !user.is_some_and(|u| u.active) || user_id == c.owner_id {
+        return Err(FieldError::new("user_id", "error.share_user").into());
+    }
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let exists = customer_shares::Entity::find_by_id((id, user_id))
+        .one(&txn)
+        .await?
+        .is_some();
+    if !exists {
+        customer_shares::ActiveModel {
+            customer_id: Set(id),
+            user_id: Set(user_id),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            AuditEntry::new(now, &actor.audit_actor(), "share", "customer", id).change(
+                "shared_with",
+                serde_json::Value::Null,
+                user_id,
+            ),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn unshare(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> Result<()> {
+    editable(state, actor, id).await?;
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let deleted = customer_shares::Entity::delete_by_id((id, user_id))
+        .exec(&txn)
+        .await?;
+    if deleted.rows_affected > 0 {
+        audit::record(
+            &txn,
+            AuditEntry::new(now, &actor.audit_actor(), "unshare", "customer", id).change(
+                "shared_with",
+                user_id,
+                serde_json::Value::Null,
+            ),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ contacts
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ContactView {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: String,
+    pub title: Option<String>,
+    /// Masked (138****5678) for roles the policy does not let see phones.
+    pub phones: Vec<String>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub decision_role: Option<String>,
+    pub notes: Option<String>,
+    pub version: i64,
+}
+
+fn contact_view(c: &contacts::Model, show_phones: bool) -> ContactView {
+    ContactView {
+        id: c.id,
+        customer_id: c.customer_id,
+        name: c.name.clone(),
+        title: c.title.clone(),
+        phones: c
+            .phones
+            .split(", ")
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if show_phones {
+                    p.to_owned()
+                } else {
+                    model::mask_phone(p)
+                }
+            })
+            .collect(),
+        email: c.email.clone(),
+        wechat: c.wechat.clone(),
+        birthday: c.birthday,
+        decision_role: c.decision_role.clone(),
+        notes: c.notes.clone(),
+        version: c.version,
+    }
+}
+
+pub async fn contacts(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<Vec<ContactView>> {
+    visible(state, actor, customer_id).await?;
+    let show = may_see_phones(&state.policy().policy.customers, actor);
+    Ok(store::contacts_of(&state.db, customer_id)
+        .await?
+        .iter()
+        .map(|c| contact_view(c, show))
+        .collect())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ContactInput {
+    pub version: Option<i64>,
+    pub name: Option<String>,
+    pub title: Option<String>,
+    /// One or more numbers separated by commas.
+    pub phones: Option<String>,
+    pub email: Option<String>,
+    pub wechat: Option<String>,
+    /// YYYY-MM-DD
+    pub birthday: Option<String>,
+    pub decision_role: Option<String>,
+    pub notes: Option<String>,
+}
+
+fn apply_contact(
+    c: &mut contacts::Model,
+    input: &ContactInput,
+    policy: &CustomerPolicy,
+    creating: bool,
+) -> Result<()> {
+    let mut f = Fields::default();
+    match clean(&input.name) {
+        Some(Some(n)) => c.name = n,
+        Some(None) => f.push(FieldError::new("name", "error.required")),
+        None if creating => f.push(FieldError::new("name", "error.required")),
+        None => {}
+    }
+    if let Some(v) = clean(&input.title) {
+        c.title = v;
+    }
+    if let Some(v) = clean(&input.phones) {
+        let mut out = Vec::new();
+        for raw in v
+            .unwrap_or_default()
+            .split([',', '，', ';', '；', '/'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            match model::normalize_phone(raw) {
+                Ok(p) => out.push(p),
+                Err(e) => f.push(FieldError::text("phones", e.message(&lang()))),
+            }
+        }
+        c.phones = out.join(", ");
+    }
+    if let Some(v) = clean(&input.email) {
+        if v.as_deref()
+            .is_some_and(|e| !e.contains('@') || e.contains(' '))
+        {
+            f.push(FieldError::new("email", "error.email_format"));
+        }
+        c.email = v;
+    }
+    if let Some(v) = clean(&input.wechat) {
+        c.wechat = v;
+    }
+    if let Some(v) = parse_date(&mut f, "birthday", &clean(&input.birthday)) {
+        c.birthday = v;
+    }
+    if let Some(v) = clean(&input.decision_role) {
+        if let Some(code) = &v
+            && !choice_ok(policy, "decision_roles", code)
+        {
+            f.push(FieldError::new("decision_role", "error.choice_unknown").arg("value", code));
+        }
+        c.decision_role = v;
+    }
+    if let Some(v) = clean(&input.notes) {
+        c.notes = v;
+    }
+    f.finish()
+}
+
+async fn after_contacts_change(
+    txn: &impl ConnectionTrait,
+    policy: &Policy,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let c = store::get_any(txn, customer_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let all = store::contacts_of(txn, customer_id).await?;
+    store::set_terms(txn, customer_id, &terms_for(&c, &all)).await?;
+    refresh_completeness(txn, policy, c, now).await?;
+    Ok(())
+}
+
+pub async fn add_contact(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+    input: ContactInput,
+) -> Result<ContactView> {
+    editable(state, actor, customer_id).await?;
+    let p = state.policy();
+    let now = state.clock.now();
+    let mut c = contacts::Model {
+        id: 0,
+        customer_id,
+        name: String::new(),
+        title: None,
+        phones: String::new(),
+        email: None,
+        wechat: None,
+        birthday: None,
+        decision_role: None,
+        notes: None,
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    apply_contact(&mut c, &input, &p.policy.customers, true)?;
+    let txn = db::begin_write(&state.db).await?;
+    let mut am = c.into_active_model();
+    am.id = sea_orm::NotSet;
+    let saved = am.insert(&txn).await?;
+    after_contacts_change(&txn, &p.policy, customer_id, now).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(
+            now,
+            &actor.audit_actor(),
+            "contact_add",
+            "customer",
+            customer_id,
+        )
+        .change(
+            "contact",
+            serde_json::Value::Null,
+            format!("{} #{}", saved.name, saved.id),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(contact_view(&saved, true))
+}
+
+pub async fn update_contact(
+    state: &AppState,
+    actor: &Actor,
+    contact_id: i64,
+    input: ContactInput,
+) -> Result<ContactView> {
+    let existing = store::contact(&state.db, contact_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    editable(state, actor, existing.customer_id).await?;
+    let Some(version) = input.version else {
+        return Err(FieldError::new("version", "error.required").into());
+    };
+    let p = state.policy();
+    let now = state.clock.now();
+    let mut c = existing.clone();
+    apply_contact(&mut c, &input, &p.policy.customers, false)?;
+    let txn = db::begin_write(&state.db).await?;
+    let current = store::contact(&txn, contact_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if current.version != version {
+        return Err(Error::StaleVersion);
+    }
+    c.version = version + 1;
+    c.updated_at = now;
+    let saved = c.into_active_model().reset_all().update(&txn).await?;
+    after_contacts_change(&txn, &p.policy, saved.customer_id, now).await?;
+    let old = serde_json::to_value(contact_view(&current, true)).unwrap_or_default();
+    let new = serde_json::to_value(contact_view(&saved, true)).unwrap_or_default();
+    let mut changes = audit::diff(&old, &new);
+    changes.remove("version");
+    let mut entry = AuditEntry::new(
+        now,
+        &actor.audit_actor(),
+        "contact_update",
+        "customer",
+        saved.customer_id,
+    )
+    .change("contact", saved.id, saved.id);
+    entry.changes.extend(
+        changes
+            .into_iter()
+            .map(|(k, v)| (format!("contact.{k}"), v)),
+    );
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    Ok(contact_view(&saved, true))
+}
+
+pub async fn delete_contact(state: &AppState, actor: &Actor, contact_id: i64) -> Result<()> {
+    let existing = store::contact(&state.db, contact_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    editable(state, actor, existing.customer_id).await?;
+    let p = state.policy();
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    contacts::Entity::delete_by_id(contact_id)
+        .exec(&txn)
+        .await?;
+    after_contacts_change(&txn, &p.policy, existing.customer_id, now).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(
+            now,
+            &actor.audit_actor(),
+            "contact_delete",
+            "customer",
+            existing.customer_id,
+        )
+        .change(
+            "contact",
+            format!("{} #{}", existing.name, existing.id),
+            serde_json::Value::Null,
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ interactions, visit plans
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InteractionView {
+    pub id: i64,
+    pub customer_id: i64,
+    pub kind: String,
+    pub occurred_on: NaiveDate,
+    pub participants: Option<String>,
+    pub summary: String,
+    pub next_step: Option<String>,
+    pub next_step_on: Option<NaiveDate>,
+    pub created_by: UserRef,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct InteractionInput {
+    /// visit, call, mail, meeting, wechat (policy list).
+    pub kind: Option<String>,
+    /// YYYY-MM-DD, not in the future.
+    pub occurred_on: Option<String>,
+    pub participants: Option<String>,
+    pub summary: Option<String>,
+    pub next_step: Option<String>,
+    /// YYYY-MM-DD
+    pub next_step_on: Option<String>,
+    /// Completes this visit plan with the interaction.
+    pub visit_plan_id: Option<i64>,
+}
+
+pub async fn interactions(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<Vec<InteractionView>> {
+    visible(state, actor, customer_id).await?;
+    let mut out = Vec::new();
+    for i in store::interactions_of(&state.db, customer_id).await? {
+        out.push(InteractionView {
+            created_by: user_ref(&state.db, i.created_by_id).await?,
+            id: i.id,
+            customer_id: i.customer_id,
+            kind: i.kind,
+            occurred_on: i.occurred_on,
+            participants: i.participants,
+            summary: i.summary,
+            next_step: i.next_step,
+            next_step_on: i.next_step_on,
+            created_at: i.created_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Records a visit, call, mail, meeting or WeChat exchange. Anyone who can
+/// see the customer may record one (customer service logs calls too).
+pub async fn add_interaction(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+    input: InteractionInput,
+) -> Result<InteractionView> {
+    visible(state, actor, customer_id).await?;
+    let p = state.policy();
+    let now = state.clock.now();
+    let today = now.with_timezone(&p.policy.timezone()).date_naive();
+    let mut f = Fields::default();
+    let kind = clean(&input.kind).flatten().unwrap_or_default();
+    if !choice_ok(&p.policy.customers, "interaction_kinds", &kind) {
+        f.push(FieldError::new("kind", "error.choice_unknown").arg("value", &kind));
+    }
+    let occurred_on = match parse_date(&mut f, "occurred_on", &clean(&input.occurred_on)) {
+        Some(Some(d)) if d > today => {
+            f.push(FieldError::new("occurred_on", "error.date_future"));
+            today
+        }
+        Some(Some(d)) => d,
+        Some(None) | None => today,
+    };
+    let summary = clean(&input.summary).flatten();
+    if summary.is_none() {
+        f.push(FieldError::new("summary", "error.required"));
+    }
+    let next_step_on = parse_date(&mut f, "next_step_on", &clean(&input.next_step_on)).flatten();
+    let plan = match input.visit_plan_id {
+        Some(pid) => match store::visit_plan(&state.db, pid).await? {
+            Some(plan) if plan.customer_id == customer_id && plan.status == "planned" => Some(plan),
+            _ => {
+                f.push(FieldError::new("visit_plan_id", "error.visit_plan_invalid"));
+                None
+            }
+        },
+        None => None,
+    };
+    f.finish()?;
+    let txn = db::begin_write(&state.db).await?;
+    let saved = interactions::ActiveModel {
+        customer_id: Set(customer_id),
+        kind: Set(kind),
+        occurred_on: Set(occurred_on),
+        participants: Set(clean(&input.participants).flatten()),
+        summary: Set(summary.unwrap_or_default()),
+        next_step: Set(clean(&input.next_step).flatten()),
+        next_step_on: Set(next_step_on),
+        created_by_id: Set(actor.user_id),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(plan) = plan {
+        let version = plan.version;
+        let mut am = plan.into_active_model();
+        am.status = Set("done".into());
+        am.interaction_id = Set(Some(saved.id));
+        am.version = Set(version + 1);
+        am.updated_at = Set(now);
+        am.update(&txn).await?;
+    }
+    audit::record(
+        &txn,
+        AuditEntry::new(
+            now,
+            &actor.audit_actor(),
+            "interaction_add",
+            "customer",
+            customer_id,
+        )
+        .change(
+            "interaction",
+            serde_json::Value::Null,
+            format!("{} {} #{}", saved.kind, saved.occurred_on, saved.id),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(InteractionView {
+        created_by: user_ref(&state.db, actor.user_id).await?,
+        id: saved.id,
+        customer_id,
+        kind: saved.kind,
+        occurred_on: saved.occurred_on,
+        participants: saved.participants,
+        summary: saved.summary,
+        next_step: saved.next_step,
+        next_step_on: saved.next_step_on,
+        created_at: saved.created_at,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VisitPlanView {
+    pub id: i64,
+    pub customer_id: i64,
+    pub planned_on: NaiveDate,
+    pub purpose: String,
+    pub assignee_id: i64,
+    /// planned, done, cancelled
+    pub status: String,
+    pub interaction_id: Option<i64>,
+    pub overdue: bool,
+    pub version: i64,
+}
+
+fn plan_view(p: &visit_plans::Model, today: NaiveDate) -> VisitPlanView {
+    VisitPlanView {
+        id: p.id,
+        customer_id: p.customer_id,
+        planned_on: p.planned_on,
+        purpose: p.purpose.clone(),
+        assignee_id: p.assignee_id,
+        status: p.status.clone(),
+        interaction_id: p.interaction_id,
+        overdue: p.status == "planned" && p.planned_on < today,
+        version: p.version,
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct VisitPlanInput {
+    /// YYYY-MM-DD
+    pub planned_on: Option<String>,
+    pub purpose: Option<String>,
+    /// Defaults to the customer's owner.
+    pub assignee_id: Option<i64>,
+}
+
+pub async fn visit_plans(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<Vec<VisitPlanView>> {
+    visible(state, actor, customer_id).await?;
+    let p = state.policy();
+    let today = state
+        .clock
+        .now()
+        .with_timezone(&p.policy.timezone())
+        .date_naive();
+    Ok(store::visit_plans_of(&state.db, customer_id)
+        .await?
+        .iter()
+        .map(|v| plan_view(v, today))
+        .collect())
+}
+
+pub async fn add_visit_plan(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+    input: VisitPlanInput,
+) -> Result<VisitPlanView> {
+    let c = editable(state, actor, customer_id).await?;
+    let p = state.policy();
+    let now = state.clock.now();
+    let today = now.with_timezone(&p.policy.timezone()).date_naive();
+    let mut f = Fields::default();
+    let planned_on = match parse_date(&mut f, "planned_on", &clean(&input.planned_on)) {
+        Some(Some(d)) => d,
+        _ => {
+            if clean(&input.planned_on).flatten().is_none() {
+                f.push(FieldError::new("planned_on", "error.required"));
+            }
+            today
+        }
+    };
+    let purpose = clean(&input.purpose).flatten();
+    if purpose.is_none() {
+        f.push(FieldError::new("purpose", "error.required"));
+    }
+    f.finish()?;
+    let txn = db::begin_write(&state.db).await?;
+    let saved = visit_plans::ActiveModel {
+        customer_id: Set(customer_id),
+        planned_on: Set(planned_on),
+        purpose: Set(purpose.unwrap_or_default()),
+        assignee_id: Set(input.assignee_id.unwrap_or(c.owner_id)),
+        status: Set("planned".into()),
+        interaction_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(
+            now,
+            &actor.audit_actor(),
+            "visit_plan_add",
+            "customer",
+            customer_id,
+        )
+        .change(
+            "visit_plan",
+            serde_json::Value::Null,
+            format!("{} {}", saved.planned_on, saved.purpose),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(plan_view(&saved, today))
+}
+
+// ------------------------------------------------------------------ history
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OwnerPeriod {
+    pub owner: UserRef,
+    pub from_at: DateTime<Utc>,
+    pub to_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub changed_by: String,
+}
+
+pub async fn owners(state: &AppState, actor: &Actor, customer_id: i64) -> Result<Vec<OwnerPeriod>> {
+    visible(state, actor, customer_id).await?;
+    let mut out = Vec::new();
+    for h in store::owner_history(&state.db, customer_id).await? {
+        out.push(OwnerPeriod {
+            owner: user_ref(&state.db, h.owner_id).await?,
+            from_at: h.from_at,
+            to_at: h.to_at,
+            reason: h.reason,
+            changed_by: h.changed_by,
+        });
+    }
+    Ok(out)
+}
+
+/// The customer's change history from the audit log, newest first.
+pub async fn history(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<Vec<crate::platform::audit_api::AuditView>> {
+    visible(state, actor, customer_id).await?;
+    let filter = audit::AuditFilter {
+        entity_type: Some("customer".into()),
+        entity_id: Some(customer_id.to_string()),
+        ..Default::default()
+    };
+    let (rows, _) = audit::list(&state.db, &filter, 1, 200).await?;
+    Ok(rows
+        .iter()
+        .map(crate::platform::audit_api::AuditView::from)
+        .collect())
+}
+
+/// Users a customer can be shared with or transferred to (active sales staff).
+pub async fn sales_staff(state: &AppState) -> Result<Vec<UserRef>> {
+    Ok(auth::store::all_users(&state.db)
+        .await?
+        .into_iter()
+        .filter(|u| {
+            let roles = auth::model::parse_roles(&u.roles);
+            u.active && (roles.contains(&Role::SalesRep) || roles.contains(&Role::SalesManager))
+        })
+        .map(|u| UserRef {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+        })
+        .collect())
+}
+
+/// The shares of a customer.
+pub async fn shares(state: &AppState, actor: &Actor, customer_id: i64) -> Result<Vec<UserRef>> {
+    visible(state, actor, customer_id).await?;
+    let mut out = Vec::new();
+    for s in store::shares_of(&state.db, customer_id).await? {
+        out.push(user_ref(&state.db, s.user_id).await?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_parsed_to_fen_without_floats() {
+        assert_eq!(parse_money("5000000"), Some(500_000_000));
+        assert_eq!(parse_money("5,000,000.50"), Some(500_000_050));
+        assert_eq!(parse_money("0.01"), Some(1));
+        assert_eq!(parse_money("1.001"), None);
+        assert_eq!(parse_money("-5"), None);
+        assert_eq!(parse_money("五百万"), None);
+        assert_eq!(fen_to_yuan(500_000_050), "5000000.50");
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        let tags = vec!["重点".to_owned(), "华东".to_owned()];
+        assert_eq!(split_tags(&join_tags(&tags)), tags);
+        assert_eq!(split_tags(&join_tags(&[])), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,313 @@
+//! Index terms for customer search and the classification of what a user
+//! typed into the search box. Term formats are documented on the parent
+//! module.
+
+use std::collections::BTreeSet;
+
+use super::{nfkc, phone_digits, pinyin_keys, search_text, validate_credit_code};
+
+/// What a search box input asks for; see the parent module for how the
+/// store matches each kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchQuery {
+    /// A unified social credit code, upper case.
+    CreditCode(String),
+    /// Seven or more digits of a phone number, as [`super::phone_digits`].
+    Phone(String),
+    /// A customer (or document) code such as `C2026000123`, upper case.
+    Code(String),
+    /// Lowercase ASCII letters, matched as a prefix of `i:` and `p:` terms.
+    Pinyin(String),
+    /// Name search: `bigrams` are complete `n:` terms to intersect (none for
+    /// a single character), `text` the [`super::search_text`] to filter on.
+    Name { bigrams: Vec<String>, text: String },
+}
+
+/// `n:` terms of a name: each pair of consecutive characters, and the last
+/// character alone so that a prefix scan on one character finds it too.
+fn name_terms(text: &str, out: &mut BTreeSet<String>) {
+    let chars: Vec<char> = text.chars().collect();
+    for w in chars.windows(2) {
+        out.insert(format!("n:{}{}", w[0], w[1]));
+    }
+    if let Some(last) = chars.last() {
+        out.insert(format!("n:{last}"));
+    }
+}
+
+/// The index terms to store for a customer, deduplicated and sorted.
+pub fn search_terms(full_name: &str, short_name: Option<&str>) -> Vec<String> {
+    let mut terms = BTreeSet::new();
+    for name in std::iter::once(full_name).chain(short_name) {
+        name_terms(&search_text(name), &mut terms);
+        for (initials, full) in pinyin_keys(name).variants {
+            if !initials.is_empty() {
+                terms.insert(format!("i:{initials}"));
+            }
+            if !full.is_empty() {
+                terms.insert(format!("p:{full}"));
+            }
+        }
+    }
+    terms.into_iter().collect()
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c,
+        '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{3134F}')
+}
+
+/// Letters then digits, as customer and document codes are: `C2026000123`,
+/// `KH-2026-0001`.
+fn looks_like_code(s: &str) -> bool {
+    let letters = s.chars().take_while(char::is_ascii_alphabetic).count();
+    let rest = &s[letters..];
+    let rest = rest.strip_prefix('-').unwrap_or(rest);
+    (1..=6).contains(&letters)
+        && rest.starts_with(|c: char| c.is_ascii_digit())
+        && rest.chars().all(|c| c.is_ascii_digit() || c == '-')
+}
+
+/// Classifies a search box input (see [`SearchQuery`]).
+pub fn query_terms(q: &str) -> SearchQuery {
+    let folded = nfkc(q);
+    let compact: String = folded.chars().filter(|c| !c.is_whitespace()).collect();
+
+    if !compact.chars().any(is_han) {
+        // A credit code, valid or mistyped: 18 letters and digits whose
+        // characters 3–8 are the region digits.
+        let upper = compact.to_ascii_uppercase();
+        if let Ok(code) = validate_credit_code(&upper) {
+            return SearchQuery::CreditCode(code);
+        }
+        if upper.len() == 18
+            && upper.chars().all(|c| c.is_ascii_alphanumeric())
+            && upper[2..8].chars().all(|c| c.is_ascii_digit())
+        {
+            return SearchQuery::CreditCode(upper);
+        }
+
+        let phone_like = compact
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'));
+        if phone_like && compact.chars().filter(char::is_ascii_digit).count() >= 7 {
+            return SearchQuery::Phone(phone_digits(&folded));
+        }
+        if looks_like_code(&compact) {
+            return SearchQuery::Code(upper);
+        }
+        let letters: String = compact.chars().filter(|&c| c != '\'').collect();
+        if !letters.is_empty() && letters.chars().all(|c| c.is_ascii_alphabetic()) {
+            return SearchQuery::Pinyin(letters.to_ascii_lowercase());
+        }
+    }
+
+    let text = search_text(&folded);
+    let mut bigrams: Vec<String> = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    for w in chars.windows(2) {
+        let term = format!("n:{}{}", w[0], w[1]);
+        if !bigrams.contains(&term) {
+            bigrams.push(term);
+        }
+    }
+    SearchQuery::Name { bigrams, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(bigrams: &[&str], text: &str) -> SearchQuery {
+        SearchQuery::Name {
+            bigrams: bigrams.iter().map(|s| s.to_string()).collect(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn terms_of_a_customer() {
+        let terms = search_terms("北京石油有限公司", Some("北京石油"));
+        for t in [
+            "n:北京",
+            "n:京石",
+            "n:石油",
+            "n:油有",
+            "n:公司",
+            "n:司",
+            "n:油",
+            "i:bjsy",
+            "i:bjsyyxgs",
+            "p:beijingshiyou",
+            "p:beijingshiyouyouxiangongsi",
+        ] {
+            assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
+        }
+        let mut sorted = terms.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(terms, sorted);
+    }
+
+    #[test]
+    fn terms_cover_heteronym_readings() {
+        let terms = search_terms("重庆钢铁集团", None);
+        assert!(terms.contains(&"i:cqgtjt".to_string()));
+        assert!(terms.contains(&"i:zqgtjt".to_string()));
+        assert!(terms.contains(&"p:chongqinggangtiejituan".to_string()));
+    }
+
+    #[test]
+    fn terms_of_latin_and_short_names() {
+        let terms = search_terms("ＴＣＬ科技", Some("华星"));
+        for t in [
+            "n:tc",
+            "n:cl",
+            "n:l科",
+            "n:科技",
+            "n:华星",
+            "i:tclkj",
+            "i:hx",
+            "p:huaxing",
+        ] {
+            assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
+        }
+    }
+
+    #[test]
+    fn one_character_name() {
+        let terms = search_terms("鑫", None);
+        assert!(terms.contains(&"n:鑫".to_string()));
+        assert!(terms.contains(&"i:x".to_string()));
+        assert!(terms.contains(&"p:xin".to_string()));
+        assert!(search_terms("", None).is_empty());
+    }
+
+    #[test]
+    fn credit_codes() {
+        assert_eq!(
+            query_terms(" 91350100m000100y43 "),
+            SearchQuery::CreditCode("91350100M000100Y43".into())
+        );
+        // A wrong check character still reads as a credit code.
+        assert_eq!(
+            query_terms("91350100M000100Y44"),
+            SearchQuery::CreditCode("91350100M000100Y44".into())
+        );
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(
+            query_terms("+86 138-1234-5678"),
+            SearchQuery::Phone("13812345678".into())
+        );
+        assert_eq!(query_terms("1381234"), SearchQuery::Phone("1381234".into()));
+        assert_eq!(
+            query_terms("(021)1234-5678"),
+            SearchQuery::Phone("02112345678".into())
+        );
+        assert_eq!(
+            query_terms("１３８１２３４５６７８"),
+            SearchQuery::Phone("13812345678".into())
+        );
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(
+            query_terms("C2026000123"),
+            SearchQuery::Code("C2026000123".into())
+        );
+        assert_eq!(
+            query_terms("c2026000123"),
+            SearchQuery::Code("C2026000123".into())
+        );
+        assert_eq!(
+            query_terms("KS-202601-0001"),
+            SearchQuery::Code("KS-202601-0001".into())
+        );
+    }
+
+    #[test]
+    fn pinyin() {
+        assert_eq!(query_terms("bjsy"), SearchQuery::Pinyin("bjsy".into()));
+        assert_eq!(query_terms("BJSY"), SearchQuery::Pinyin("bjsy".into()));
+        assert_eq!(
+            query_terms("bei jing"),
+            SearchQuery::Pinyin("beijing".into())
+        );
+        assert_eq!(query_terms("xi'an"), SearchQuery::Pinyin("xian".into()));
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            query_terms("北京石油"),
+            name(&["n:北京", "n:京石", "n:石油"], "北京石油")
+        );
+        assert_eq!(
+            query_terms(" 北京 石油（ "),
+            name(&["n:北京", "n:京石", "n:石油"], "北京石油")
+        );
+        assert_eq!(query_terms("油"), name(&[], "油"));
+        assert_eq!(query_terms("哈哈哈"), name(&["n:哈哈"], "哈哈哈"));
+        assert_eq!(
+            query_terms("TCL科技"),
+            name(&["n:tc", "n:cl", "n:l科", "n:科技"], "tcl科技")
+        );
+        // Han characters make it a name even when digits follow.
+        assert_eq!(
+            query_terms("北京13812345678"),
+            SearchQuery::Name {
+                bigrams: query_terms_bigrams("北京13812345678"),
+                text: "北京13812345678".into()
+            }
+        );
+    }
+
+    fn query_terms_bigrams(s: &str) -> Vec<String> {
+        let chars: Vec<char> = s.chars().collect();
+        chars
+            .windows(2)
+            .map(|w| format!("n:{}{}", w[0], w[1]))
+            .collect()
+    }
+
+    #[test]
+    fn other_inputs_search_names() {
+        assert_eq!(query_terms(""), name(&[], ""));
+        assert_eq!(query_terms("   "), name(&[], ""));
+        assert_eq!(query_terms("3M"), name(&["n:3m"], "3m"));
+        assert_eq!(query_terms("123"), name(&["n:12", "n:23"], "123"));
+    }
+
+    #[test]
+    fn every_query_bigram_is_an_index_term() {
+        let name = "深圳市腾讯计算机系统有限公司";
+        let terms = search_terms(name, None);
+        for q in ["腾讯", "深圳市腾讯", "计算机系统", "有限"] {
+            let SearchQuery::Name { bigrams, text } = query_terms(q) else {
+                panic!("{q} is a name query");
+            };
+            assert!(search_text(name).contains(&text));
+            for b in bigrams {
+                assert!(terms.contains(&b), "{b}");
+            }
+        }
+        for q in ["szstx", "shenzhen", "SZSTXJSJ"] {
+            let SearchQuery::Pinyin(p) = query_terms(q) else {
+                panic!("{q} is a pinyin query");
+            };
+            assert!(
+                terms
+                    .iter()
+                    .any(|t| t.starts_with(&format!("i:{p}")) || t.starts_with(&format!("p:{p}"))),
+                "{q}"
+            );
+        }
+    }
+}

@@ -1,0 +1,660 @@
+//! Customer pages: the list with search and filters, the detail page with
+//! its tabs, create and edit forms, transfer, and the overdue-archive list.
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{
+    ContactInput, ContactView, CustomerFilter, CustomerInput, CustomerSummary, CustomerView,
+    InteractionInput, InteractionView, OwnerPeriod, TransferInput, UserRef, VisitPlanInput,
+    VisitPlanView,
+};
+use crate::platform::audit_api::AuditView;
+use crate::platform::auth::{Actor, Role};
+use crate::platform::error::{Error, Result};
+use crate::platform::http::extract::FormBody;
+use crate::platform::http::shell::{FormErrors, Shell, render, see_other};
+use crate::platform::state::AppState;
+use crate::policy::{Choice, CustomerPolicy};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list_page))
+        .route("/customers/new", get(new_page).post(create_submit))
+        .route(
+            "/customers/transfer",
+            get(transfer_page).post(transfer_submit),
+        )
+        .route("/customers/{id}", get(detail_page))
+        .route("/customers/{id}/edit", get(edit_page).post(edit_submit))
+        .route("/customers/{id}/contacts", post(contact_submit))
+        .route("/customers/{id}/interactions", post(interaction_submit))
+        .route("/customers/{id}/visit-plans", post(visit_plan_submit))
+        .route("/customers/{id}/shares", post(share_submit))
+}
+
+/// The policy's choice lists, for labels and selects.
+pub struct Lists {
+    policy: CustomerPolicy,
+    lang: String,
+}
+
+impl Lists {
+    fn new(state: &AppState, shell: &Shell) -> Lists {
+        Lists {
+            policy: state.policy().policy.customers.clone(),
+            lang: shell.lang_code().to_owned(),
+        }
+    }
+    pub fn of(&self, list: &str) -> &[Choice] {
+        self.policy.choices(list)
+    }
+    pub fn name(&self, c: &Choice) -> String {
+        c.name(&self.lang).to_owned()
+    }
+    /// The display name of a stored code (the code itself if the policy dropped it).
+    pub fn label(&self, list: &str, code: &str) -> String {
+        self.policy
+            .choices(list)
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| c.name(&self.lang).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+    pub fn opt_label(&self, list: &str, code: &Option<String>) -> String {
+        code.as_deref()
+            .map(|c| self.label(list, c))
+            .unwrap_or_default()
+    }
+}
+
+// ------------------------------------------------------------------ list
+
+#[derive(Template)]
+#[template(path = "customers/list.html")]
+struct ListPage {
+    shell: Shell,
+    lists: Lists,
+    filter: CustomerFilter,
+    items: Vec<CustomerSummary>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    query: String,
+    owners: Vec<UserRef>,
+    can_transfer: bool,
+    can_create: bool,
+}
+
+impl ListPage {
+    fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
+        s.as_deref().unwrap_or("")
+    }
+    fn owner_selected(&self, id: &i64) -> bool {
+        self.filter.owner_id == Some(*id)
+    }
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(filter): Query<CustomerFilter>,
+) -> Result<Response> {
+    let (items, total) = super::search(&state, &actor, &filter).await?;
+    let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    for (k, v) in [
+        ("q", &filter.q),
+        ("customer_type", &filter.customer_type),
+        ("stage", &filter.stage),
+        ("region", &filter.region),
+        ("industry", &filter.industry),
+        ("grade", &filter.grade),
+        ("tag", &filter.tag),
+        ("sort", &filter.sort),
+    ] {
+        if let Some(v) = v.as_deref().filter(|s| !s.is_empty()) {
+            pairs.push((k, v.to_owned()));
+        }
+    }
+    if let Some(o) = filter.owner_id {
+        pairs.push(("owner_id", o.to_string()));
+    }
+    if filter.overdue == Some(true) {
+        pairs.push(("overdue", "true".into()));
+    }
+    let shell = Shell::new(if filter.overdue == Some(true) {
+        "customers.overdue_title"
+    } else {
+        "customers.title"
+    });
+    render(&ListPage {
+        lists: Lists::new(&state, &shell),
+        shell,
+        page: filter.page.unwrap_or(1).max(1),
+        pages: total.div_ceil(per_page).max(1),
+        query: serde_urlencoded::to_string(&pairs).unwrap_or_default(),
+        filter,
+        items,
+        total,
+        owners: super::sales_staff(&state).await?,
+        can_transfer: actor.has_role(Role::Admin) || actor.has_role(Role::SalesManager),
+        can_create: super::may_create(&actor),
+    })
+}
+
+// ------------------------------------------------------------------ create / edit
+
+#[derive(Template)]
+#[template(path = "customers/form.html")]
+struct FormPage {
+    shell: Shell,
+    lists: Lists,
+    customer: Option<CustomerView>,
+    v: CustomerForm,
+    errors: FormErrors,
+    owners: Vec<UserRef>,
+    can_choose_owner: bool,
+}
+
+/// The form's fields as text, so a refused form comes back as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct CustomerForm {
+    #[serde(default)]
+    version: Option<i64>,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    short_name: String,
+    #[serde(default)]
+    credit_code: String,
+    #[serde(default)]
+    customer_type: String,
+    #[serde(default)]
+    industry: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    legal_representative: String,
+    #[serde(default)]
+    registered_capital: String,
+    #[serde(default)]
+    business_scope: String,
+    #[serde(default)]
+    scale: String,
+    #[serde(default)]
+    stage: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    first_contact_date: String,
+    #[serde(default)]
+    cooperation_start_date: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    grade: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    contact_phone: String,
+    #[serde(default)]
+    contact_title: String,
+    #[serde(default)]
+    confirm_duplicates: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+impl CustomerForm {
+    fn from_view(c: &CustomerView) -> CustomerForm {
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        CustomerForm {
+            version: Some(c.version),
+            full_name: c.full_name.clone(),
+            short_name: s(&c.short_name),
+            credit_code: s(&c.credit_code),
+            customer_type: c.customer_type.clone(),
+            industry: s(&c.industry),
+            region: s(&c.region),
+            address: s(&c.address),
+            legal_representative: s(&c.legal_representative),
+            registered_capital: s(&c.registered_capital),
+            business_scope: s(&c.business_scope),
+            scale: s(&c.scale),
+            stage: c.stage.clone(),
+            source: s(&c.source),
+            first_contact_date: c
+                .first_contact_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            cooperation_start_date: c
+                .cooperation_start_date
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            owner_id: c.owner.id.to_string(),
+            tags: c.tags.join(", "),
+            notes: s(&c.notes),
+            grade: s(&c.grade),
+            ..Default::default()
+        }
+    }
+
+    fn input(&self, creating: bool) -> CustomerInput {
+        let t = |s: &String| Some(s.clone());
+        CustomerInput {
+            version: self.version,
+            full_name: t(&self.full_name),
+            short_name: t(&self.short_name),
+            credit_code: t(&self.credit_code),
+            customer_type: t(&self.customer_type),
+            industry: t(&self.industry),
+            region: t(&self.region),
+            address: t(&self.address),
+            legal_representative: t(&self.legal_representative),
+            registered_capital: t(&self.registered_capital),
+            business_scope: t(&self.business_scope),
+            scale: t(&self.scale),
+            stage: t(&self.stage),
+            source: t(&self.source),
+            first_contact_date: t(&self.first_contact_date),
+            cooperation_start_date: t(&self.cooperation_start_date),
+            owner_id: if creating {
+                self.owner_id.trim().parse().ok()
+            } else {
+                None
+            },
+            tags: t(&self.tags),
+            notes: t(&self.notes),
+            grade: t(&self.grade),
+            contact_name: creating.then(|| self.contact_name.clone()),
+            contact_phone: creating.then(|| self.contact_phone.clone()),
+            contact_title: creating.then(|| self.contact_title.clone()),
+            confirm_duplicates: self.confirm_duplicates.is_some(),
+            reason: Some(self.reason.clone()),
+        }
+    }
+}
+
+async fn form_page(
+    state: &AppState,
+    actor: &Actor,
+    customer: Option<CustomerView>,
+    v: CustomerForm,
+    errors: FormErrors,
+) -> Result<FormPage> {
+    let shell = Shell::new(if customer.is_some() {
+        "customers.edit"
+    } else {
+        "customers.new"
+    });
+    Ok(FormPage {
+        lists: Lists::new(state, &shell),
+        shell,
+        customer,
+        v,
+        errors,
+        owners: super::sales_staff(state).await?,
+        can_choose_owner: actor.has_role(Role::Admin) || actor.has_role(Role::SalesManager),
+    })
+}
+
+async fn new_page(State(state): State<AppState>, actor: Actor) -> Result<Response> {
+    if !super::may_create(&actor) {
+        return Err(Error::Forbidden);
+    }
+    let v = CustomerForm {
+        owner_id: actor.user_id.to_string(),
+        ..Default::default()
+    };
+    render(&form_page(&state, &actor, None, v, FormErrors::default()).await?)
+}
+
+async fn create_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(f): FormBody<CustomerForm>,
+) -> Result<Response> {
+    match super::create(&state, &actor, f.input(true)).await {
+        Ok(c) => Ok(see_other(&format!("/customers/{}", c.id))),
+        Err(e) => {
+            let status = e.status();
+            let errors = FormErrors::from_error(e)?;
+            Ok((
+                status,
+                render(&form_page(&state, &actor, None, f, errors).await?)?,
+            )
+                .into_response())
+        }
+    }
+}
+
+async fn edit_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let c = super::editable(&state, &actor, id).await?;
+    let view = super::view(&state, &c).await?;
+    let v = CustomerForm::from_view(&view);
+    render(&form_page(&state, &actor, Some(view), v, FormErrors::default()).await?)
+}
+
+async fn edit_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    FormBody(f): FormBody<CustomerForm>,
+) -> Result<Response> {
+    match super::update(&state, &actor, id, f.input(false)).await {
+        Ok(_) => Ok(see_other(&format!("/customers/{id}"))),
+        Err(e) => {
+            let status = e.status();
+            let errors = FormErrors::from_error(e)?;
+            let c = super::editable(&state, &actor, id).await?;
+            let view = super::view(&state, &c).await?;
+            Ok((
+                status,
+                render(&form_page(&state, &actor, Some(view), f, errors).await?)?,
+            )
+                .into_response())
+        }
+    }
+}
+
+// ------------------------------------------------------------------ detail
+
+#[derive(Template)]
+#[template(path = "customers/detail.html")]
+struct DetailPage {
+    shell: Shell,
+    lists: Lists,
+    c: CustomerView,
+    contacts: Vec<ContactView>,
+    interactions: Vec<InteractionView>,
+    plans: Vec<VisitPlanView>,
+    history: Vec<AuditView>,
+    owners: Vec<OwnerPeriod>,
+    shares: Vec<UserRef>,
+    staff: Vec<UserRef>,
+    can_edit: bool,
+    errors: FormErrors,
+    today: String,
+}
+
+impl DetailPage {
+    fn changes(&self, v: &serde_json::Value) -> Vec<(String, String, String)> {
+        let show = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => "—".to_owned(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        v.as_object()
+            .map(|o| {
+                o.iter()
+                    .map(|(k, pair)| {
+                        (
+                            self.shell
+                                .t(&format!("customer.field.{k}"))
+                                .replace("customer.field.", ""),
+                            pair.get(0).map(show).unwrap_or_default(),
+                            pair.get(1).map(show).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn field_name(&self, f: &str) -> String {
+        self.shell.t(&format!("customer.field.{f}"))
+    }
+}
+
+async fn detail(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    errors: FormErrors,
+) -> Result<DetailPage> {
+    let c = super::visible(state, actor, id).await?;
+    let can_edit = super::editable(state, actor, id).await.is_ok();
+    let shell = Shell::new("customers.detail");
+    let today = state
+        .clock
+        .now()
+        .with_timezone(&state.policy().policy.timezone())
+        .date_naive()
+        .to_string();
+    Ok(DetailPage {
+        lists: Lists::new(state, &shell),
+        shell,
+        c: super::view(state, &c).await?,
+        contacts: super::contacts(state, actor, id).await?,
+        interactions: super::interactions(state, actor, id).await?,
+        plans: super::visit_plans(state, actor, id).await?,
+        history: super::history(state, actor, id).await?,
+        owners: super::owners(state, actor, id).await?,
+        shares: super::shares(state, actor, id).await?,
+        staff: super::sales_staff(state).await?,
+        can_edit,
+        errors,
+        today,
+    })
+}
+
+async fn detail_page(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    render(&detail(&state, &actor, id, FormErrors::default()).await?)
+}
+
+/// Renders the detail page again with a sub-form's errors, or goes back to it.
+async fn after_sub_form(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    anchor: &str,
+    r: Result<()>,
+) -> Result<Response> {
+    match r {
+        Ok(()) => Ok(see_other(&format!("/customers/{id}#{anchor}"))),
+        Err(e) => {
+            let status = e.status();
+            let errors = FormErrors::from_error(e)?;
+            Ok((status, render(&detail(state, actor, id, errors).await?)?).into_response())
+        }
+    }
+}
+
+async fn contact_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    FormBody(f): FormBody<ContactInput>,
+) -> Result<Response> {
+    let r = super::add_contact(&state, &actor, id, f).await.map(|_| ());
+    after_sub_form(&state, &actor, id, "contacts", r).await
+}
+
+async fn interaction_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    FormBody(f): FormBody<InteractionInput>,
+) -> Result<Response> {
+    let r = super::add_interaction(&state, &actor, id, f)
+        .await
+        .map(|_| ());
+    after_sub_form(&state, &actor, id, "interactions", r).await
+}
+
+async fn visit_plan_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    FormBody(f): FormBody<VisitPlanInput>,
+) -> Result<Response> {
+    let r = super::add_visit_plan(&state, &actor, id, f)
+        .await
+        .map(|_| ());
+    after_sub_form(&state, &actor, id, "visits", r).await
+}
+
+#[derive(Deserialize)]
+struct ShareForm {
+    #[serde(default)]
+    user_id: Option<i64>,
+    #[serde(default)]
+    remove: Option<String>,
+}
+
+async fn share_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    FormBody(f): FormBody<ShareForm>,
+) -> Result<Response> {
+    let r = if f.remove.is_some() {
+        super::unshare(&state, &actor, id, f.user_id.unwrap_or_default()).await
+    } else {
+        super::share(&state, &actor, id, f.user_id.unwrap_or_default()).await
+    };
+    after_sub_form(&state, &actor, id, "profile", r).await
+}
+
+// ------------------------------------------------------------------ transfer
+
+#[derive(Template)]
+#[template(path = "customers/transfer.html")]
+struct TransferPage {
+    shell: Shell,
+    staff: Vec<UserRef>,
+    errors: FormErrors,
+    done: Option<usize>,
+    from_owner_id: Option<i64>,
+    to_owner_id: Option<i64>,
+    codes: String,
+    reason: String,
+}
+
+#[derive(Deserialize, Default)]
+struct TransferForm {
+    #[serde(default)]
+    from_owner_id: String,
+    #[serde(default)]
+    to_owner_id: String,
+    /// Customer codes or ids, one per line or comma-separated; empty with "all".
+    #[serde(default)]
+    codes: String,
+    #[serde(default)]
+    all: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+fn require_transfer_role(actor: &Actor) -> Result<()> {
+    if actor.has_role(Role::Admin) || actor.has_role(Role::SalesManager) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+async fn transfer_page(State(state): State<AppState>, actor: Actor) -> Result<Response> {
+    require_transfer_role(&actor)?;
+    render(&TransferPage {
+        shell: Shell::new("customers.transfer"),
+        staff: super::sales_staff(&state).await?,
+        errors: FormErrors::default(),
+        done: None,
+        from_owner_id: None,
+        to_owner_id: None,
+        codes: String::new(),
+        reason: String::new(),
+    })
+}
+
+async fn transfer_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    FormBody(f): FormBody<TransferForm>,
+) -> Result<Response> {
+    require_transfer_role(&actor)?;
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for token in f
+        .codes
+        .split([',', '，', '\n', '\r', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let found = super::search(
+            &state,
+            &actor,
+            &CustomerFilter {
+                q: Some(token.to_owned()),
+                per_page: Some(2),
+                ..Default::default()
+            },
+        )
+        .await?
+        .0
+        .into_iter()
+        .find(|c| c.code == token || c.id.to_string() == token);
+        match found {
+            Some(c) => ids.push(c.id),
+            None => unknown.push(token.to_owned()),
+        }
+    }
+    let from_owner_id = f.from_owner_id.trim().parse().ok();
+    let to_owner_id: Option<i64> = f.to_owner_id.trim().parse().ok();
+    let result = if !unknown.is_empty() {
+        Err(Error::from(
+            crate::platform::error::FieldError::new("codes", "customers.codes_unknown")
+                .arg("codes", unknown.join(", ")),
+        ))
+    } else {
+        super::transfer(
+            &state,
+            &actor,
+            TransferInput {
+                customer_ids: ids,
+                from_owner_id,
+                all: f.all.is_some(),
+                to_owner_id,
+                reason: f.reason.clone(),
+            },
+        )
+        .await
+    };
+    let (status, errors, done) = match result {
+        Ok(r) => (
+            axum::http::StatusCode::OK,
+            FormErrors::default(),
+            Some(r.transferred),
+        ),
+        Err(e) => (e.status(), FormErrors::from_error(e)?, None),
+    };
+    let page = TransferPage {
+        shell: Shell::new("customers.transfer"),
+        staff: super::sales_staff(&state).await?,
+        errors,
+        done,
+        from_owner_id,
+        to_owner_id,
+        codes: f.codes,
+        reason: f.reason,
+    };
+    Ok((status, render(&page)?).into_response())
+}

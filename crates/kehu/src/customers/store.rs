@@ -1,0 +1,280 @@
+//! Queries of the customer archive. Every query that returns customer data
+//! takes the caller's `Scope`, so what a user may not see never leaves the
+//! database.
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use super::entity::{
+    attachments, contacts, customer_owner_history, customer_shares, customer_terms, customers,
+    interactions, visit_plans,
+};
+use crate::platform::error::Result;
+
+/// Which customers a user may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every customer (admin, executive and the roles the policy lists).
+    All,
+    /// Own and shared customers, plus those owned by members of the teams
+    /// the user manages (empty for a sales rep).
+    Own {
+        user_id: i64,
+        managed_teams: Vec<i64>,
+    },
+}
+
+/// The condition that keeps a query inside `scope`.
+pub fn visible(scope: &Scope) -> Condition {
+    match scope {
+        Scope::All => Condition::all(),
+        Scope::Own {
+            user_id,
+            managed_teams,
+        } => {
+            let shared = Query::select()
+                .column(customer_shares::Column::CustomerId)
+                .from(customer_shares::Entity)
+                .and_where(Expr::col(customer_shares::Column::UserId).eq(*user_id))
+                .to_owned();
+            let mut any = Condition::any()
+                .add(customers::Column::OwnerId.eq(*user_id))
+                .add(customers::Column::Id.in_subquery(shared));
+            if !managed_teams.is_empty() {
+                let members = Query::select()
+                    .column("id")
+                    .from("users")
+                    .and_where(Expr::col("team_id").is_in(managed_teams.iter().copied()))
+                    .to_owned();
+                any = any.add(customers::Column::OwnerId.in_subquery(members));
+            }
+            any
+        }
+    }
+}
+
+pub fn scoped(scope: &Scope) -> Select<customers::Entity> {
+    customers::Entity::find().filter(visible(scope))
+}
+
+pub async fn get(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<customers::Model>> {
+    Ok(scoped(scope)
+        .filter(customers::Column::Id.eq(id))
+        .one(db)
+        .await?)
+}
+
+/// Unscoped, for duplicate checks and for writes that re-read inside their transaction.
+pub async fn get_any(db: &impl ConnectionTrait, id: i64) -> Result<Option<customers::Model>> {
+    Ok(customers::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn by_credit_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<customers::Model>> {
+    Ok(customers::Entity::find()
+        .filter(customers::Column::CreditCode.eq(code))
+        .one(db)
+        .await?)
+}
+
+pub async fn by_name_norm(
+    db: &impl ConnectionTrait,
+    norm: &str,
+    except: Option<i64>,
+) -> Result<Vec<customers::Model>> {
+    let mut q = customers::Entity::find().filter(customers::Column::NameNorm.eq(norm));
+    if let Some(id) = except {
+        q = q.filter(customers::Column::Id.ne(id));
+    }
+    Ok(q.limit(5).all(db).await?)
+}
+
+/// Customers holding any of the given terms exactly (phone duplicates).
+pub async fn by_terms(
+    db: &impl ConnectionTrait,
+    terms: &[String],
+    except: Option<i64>,
+) -> Result<Vec<customers::Model>> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = Query::select()
+        .column(customer_terms::Column::CustomerId)
+        .from(customer_terms::Entity)
+        .and_where(Expr::col(customer_terms::Column::Term).is_in(terms.iter().cloned()))
+        .to_owned();
+    let mut q = customers::Entity::find().filter(customers::Column::Id.in_subquery(ids));
+    if let Some(id) = except {
+        q = q.filter(customers::Column::Id.ne(id));
+    }
+    Ok(q.limit(5).all(db).await?)
+}
+
+/// Replaces a customer's search terms.
+pub async fn set_terms(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    terms: &[String],
+) -> Result<()> {
+    customer_terms::Entity::delete_many()
+        .filter(customer_terms::Column::CustomerId.eq(customer_id))
+        .exec(db)
+        .await?;
+    // Batches keep statements under the engines' parameter limits.
+    for chunk in terms.chunks(200) {
+        let rows = chunk.iter().map(|t| customer_terms::ActiveModel {
+            term: sea_orm::Set(t.clone()),
+            customer_id: sea_orm::Set(customer_id),
+        });
+        customer_terms::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Ids holding a term exactly.
+pub fn term_exact(term: String) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(customer_terms::Column::CustomerId)
+        .from(customer_terms::Entity)
+        .and_where(Expr::col(customer_terms::Column::Term).eq(term))
+        .to_owned()
+}
+
+/// Ids holding a term that starts with `prefix` (an index range scan).
+pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
+    let upper = format!("{prefix}\u{10FFFF}");
+    Query::select()
+        .distinct()
+        .column(customer_terms::Column::CustomerId)
+        .from(customer_terms::Entity)
+        .and_where(Expr::col(customer_terms::Column::Term).gte(prefix.to_owned()))
+        .and_where(Expr::col(customer_terms::Column::Term).lt(upper))
+        .to_owned()
+}
+
+pub async fn page(
+    db: &impl ConnectionTrait,
+    query: Select<customers::Entity>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<customers::Model>, u64)> {
+    let total = query.clone().count(db).await?;
+    let items = query
+        .offset(page.saturating_sub(1) * per_page)
+        .limit(per_page)
+        .all(db)
+        .await?;
+    Ok((items, total))
+}
+
+pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::Entity> {
+    match sort {
+        "code" => query.order_by_asc(customers::Column::Code),
+        "-code" => query.order_by_desc(customers::Column::Code),
+        "name" => query.order_by_asc(customers::Column::Pinyin),
+        "-name" => query.order_by_desc(customers::Column::Pinyin),
+        "created" => query.order_by_asc(customers::Column::Id),
+        "-created" => query.order_by_desc(customers::Column::Id),
+        "updated" => query.order_by_asc(customers::Column::UpdatedAt),
+        _ => query
+            .order_by_desc(customers::Column::UpdatedAt)
+            .order_by_desc(customers::Column::Id),
+    }
+}
+
+pub async fn contacts_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<contacts::Model>> {
+    Ok(contacts::Entity::find()
+        .filter(contacts::Column::CustomerId.eq(customer_id))
+        .order_by_asc(contacts::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn contact(db: &impl ConnectionTrait, id: i64) -> Result<Option<contacts::Model>> {
+    Ok(contacts::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn interactions_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<interactions::Model>> {
+    Ok(interactions::Entity::find()
+        .filter(interactions::Column::CustomerId.eq(customer_id))
+        .order_by_desc(interactions::Column::OccurredOn)
+        .order_by_desc(interactions::Column::Id)
+        .limit(200)
+        .all(db)
+        .await?)
+}
+
+pub async fn visit_plans_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<visit_plans::Model>> {
+    Ok(visit_plans::Entity::find()
+        .filter(visit_plans::Column::CustomerId.eq(customer_id))
+        .order_by_desc(visit_plans::Column::PlannedOn)
+        .all(db)
+        .await?)
+}
+
+pub async fn visit_plan(db: &impl ConnectionTrait, id: i64) -> Result<Option<visit_plans::Model>> {
+    Ok(visit_plans::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn attachments_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<attachments::Model>> {
+    Ok(attachments::Entity::find()
+        .filter(attachments::Column::CustomerId.eq(customer_id))
+        .order_by_desc(attachments::Column::Id)
+        .all(db)
+        .await?)
+}
+
+pub async fn shares_of(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<customer_shares::Model>> {
+    Ok(customer_shares::Entity::find()
+        .filter(customer_shares::Column::CustomerId.eq(customer_id))
+        .all(db)
+        .await?)
+}
+
+pub async fn owner_history(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+) -> Result<Vec<customer_owner_history::Model>> {
+    Ok(customer_owner_history::Entity::find()
+        .filter(customer_owner_history::Column::CustomerId.eq(customer_id))
+        .order_by_asc(customer_owner_history::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Ids of the teams a user manages.
+pub async fn managed_teams(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<i64>> {
+    use crate::platform::schema::teams;
+    Ok(teams::Entity::find()
+        .filter(teams::Column::ManagerId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect())
+}
