@@ -1,0 +1,471 @@
+//! The customer archive through the API, on SQLite or (with
+//! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
+use chrono::{TimeZone, Utc};
+use kehu::platform::clock::Clock;
+use kehu::testing::TestServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+type R = anyhow::Result<()>;
+
+/// A signed-in API caller.
+struct Caller {
+    c: reqwest::Client,
+    token: String,
+    base: String,
+}
+
+impl Caller {
+    async fn new(
+        s: &TestServer,
+        name: &str,
+        roles: &[&str],
+        team: Option<i64>,
+    ) -> anyhow::Result<(Caller, i64)> {
+        let id = s.add_user(name, roles, team).await?;
+        Ok((
+            Caller {
+                c: s.client(),
+                token: s.token(id).await?,
+                base: s.base.clone(),
+            },
+            id,
+        ))
+    }
+    async fn admin(s: &TestServer) -> anyhow::Result<Caller> {
+        Ok(Caller {
+            c: s.client(),
+            token: s.token(1).await?,
+            base: s.base.clone(),
+        })
+    }
+    async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, Value)> {
+        let r = self
+            .c
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let st = r.status();
+        Ok((st, r.json().await.unwrap_or(Value::Null)))
+    }
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<(StatusCode, Value)> {
+        let r = self
+            .c
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        let st = r.status();
+        Ok((st, r.json().await.unwrap_or(Value::Null)))
+    }
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+    async fn patch(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
+        self.send(reqwest::Method::PATCH, path, body).await
+    }
+}
+
+fn fields(v: &Value) -> Vec<String> {
+    v["error"]["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_check_character_is_refused_and_the_customer_is_found_by_pinyin() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let body = json!({"full_name": "北京石油化工有限公司", "customer_type": "dealer", "credit_code": "91350100M000100Y44",
+        "contact_name": "张三", "contact_phone": "+86 138-1234-5678"});
+    let (st, e) = rep.post("/api/v1/customers", body.clone()).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&e), vec!["credit_code"]);
+    assert!(
+        e["error"]["fields"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("校验码"),
+        "{e}"
+    );
+    assert_eq!(
+        rep.get("/api/v1/customers").await?.1["total"],
+        0,
+        "nothing was saved"
+    );
+
+    let mut fixed = body.clone();
+    fixed["credit_code"] = json!("91350100M000100Y43");
+    let (st, c) = rep.post("/api/v1/customers", fixed).await?;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    assert!(c["code"].as_str().unwrap_or("").starts_with("C2026"), "{c}");
+    assert_eq!(c["mnemonic"], "bjsyhgyxgs");
+    for q in [
+        "bjsy",
+        "beijingshiyou",
+        "石油",
+        "北京石油化工",
+        "13812345678",
+        "91350100M000100Y43",
+        c["code"].as_str().unwrap_or(""),
+    ] {
+        let (_, found) = rep
+            .get(&format!("/api/v1/customers?q={}", urlencoding::encode(q)))
+            .await?;
+        assert_eq!(found["total"], 1, "search {q}: {found}");
+    }
+    let (_, none) = rep
+        .get(&format!(
+            "/api/v1/customers?q={}",
+            urlencoding::encode("上海")
+        ))
+        .await?;
+    assert_eq!(none["total"], 0);
+    // The contact's phone was normalised.
+    let (_, contacts) = rep
+        .get(&format!("/api/v1/customers/{}/contacts", c["id"]))
+        .await?;
+    assert_eq!(contacts["items"][0]["phones"], json!(["13812345678"]));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let (mgr, mgr_id) = Caller::new(&s, "mgr", &["sales_manager"], None).await?;
+    let (_, team) = admin
+        .post(
+            "/api/v1/teams",
+            json!({"name": "华东销售部", "manager_id": mgr_id}),
+        )
+        .await?;
+    let team_id = team["id"].as_i64();
+    let (rep_a, a_id) = Caller::new(&s, "rep_a", &["sales_rep"], team_id).await?;
+    let (rep_b, b_id) = Caller::new(&s, "rep_b", &["sales_rep"], None).await?;
+    let (st, c) = rep_a.post("/api/v1/customers", json!({"full_name": "苏州恒达精密模具有限公司", "customer_type": "direct_manufacturer"})).await?;
+    assert_eq!(st, StatusCode::CREATED);
+    let path = format!("/api/v1/customers/{}", c["id"]);
+
+    // Another rep: 404 in API and page, and not in its list.
+    assert_eq!(rep_b.get(&path).await?.0, StatusCode::NOT_FOUND);
+    assert_eq!(rep_b.get("/api/v1/customers").await?.1["total"], 0);
+    let page = s.login("rep_b", "rep_b-password").await?;
+    assert_eq!(
+        page.get(s.url(&format!("/customers/{}", c["id"])))
+            .send()
+            .await?
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // Its manager sees and edits it.
+    let (st, seen) = mgr.get(&path).await?;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = mgr
+        .patch(
+            &path,
+            json!({"version": seen["version"], "stage": "active"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK);
+    // A manager may not hand customers to someone outside the team.
+    let (st, e) = mgr
+        .post(
+            "/api/v1/customers/transfer",
+            json!({"customer_ids": [c["id"]], "to_owner_id": b_id, "reason": "员工调离"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    // Transfer needs a reason.
+    let (st, e) = admin
+        .post(
+            "/api/v1/customers/transfer",
+            json!({"from_owner_id": a_id, "all": true, "to_owner_id": b_id, "reason": " "}),
+        )
+        .await?;
+    assert_eq!(
+        (st, fields(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["reason".to_owned()])
+    );
+    let (st, r) = admin
+        .post(
+            "/api/v1/customers/transfer",
+            json!({"from_owner_id": a_id, "all": true, "to_owner_id": b_id, "reason": "员工调离"}),
+        )
+        .await?;
+    assert_eq!((st, r["transferred"].clone()), (StatusCode::OK, json!(1)));
+    assert_eq!(rep_b.get(&path).await?.0, StatusCode::OK);
+    assert_eq!(rep_a.get(&path).await?.0, StatusCode::NOT_FOUND);
+    let (_, owners) = rep_b.get(&format!("{path}/owners")).await?;
+    let names: Vec<&str> = owners["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| o["owner"]["username"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, vec!["rep_a", "rep_b"]);
+    assert_eq!(owners["items"][1]["reason"], "员工调离");
+    assert!(owners["items"][0]["to_at"].is_string());
+    let (_, history) = rep_b.get(&format!("{path}/history")).await?;
+    let actions: Vec<&str> = history["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(actions, vec!["transfer", "update", "create"]);
+    assert_eq!(history["items"][0]["reason"], "员工调离");
+    // Sharing gives another rep access; unsharing takes it away.
+    let (st, _) = rep_b
+        .post(&format!("{path}/shares"), json!({"user_id": a_id}))
+        .await?;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(rep_a.get(&path).await?.0, StatusCode::OK);
+    let r = rep_b
+        .c
+        .delete(format!("{}{path}/shares/{a_id}", s.base))
+        .bearer_auth(&rep_b.token)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(rep_a.get(&path).await?.0, StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_are_refused_or_confirmed() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (other, _) = Caller::new(&s, "other", &["sales_rep"], None).await?;
+    let (st, first) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "佛山市美信电器有限公司", "customer_type": "dealer",
+        "credit_code": "91440606MA4UJ8XX24", "contact_name": "陈", "contact_phone": "13900002222"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{first}");
+    // Same credit code: refused with the existing customer and its owner named, even for another rep.
+    let (st, e) = other.post("/api/v1/customers", json!({"full_name": "另一家公司", "customer_type": "dealer", "credit_code": "91440606MA4UJ8XX24"})).await?;
+    assert_eq!(st, StatusCode::CONFLICT);
+    let msg = e["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        msg.contains(first["code"].as_str().unwrap_or("?")) && msg.contains("rep"),
+        "{e}"
+    );
+    // Same name once the legal form is ignored: a warning that shows the match.
+    let (st, e) = other
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "佛山市美信电器公司", "customer_type": "dealer"}),
+        )
+        .await?;
+    assert_eq!(
+        (st, e["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("possible_duplicate"))
+    );
+    assert!(
+        e["error"]["fields"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("佛山市美信电器有限公司"),
+        "{e}"
+    );
+    // Same phone: a warning too.
+    let (st, e) = other.post("/api/v1/customers", json!({"full_name": "完全不同的名字", "customer_type": "dealer", "contact_name": "王", "contact_phone": "139 0000 2222"})).await?;
+    assert_eq!(
+        (st, fields(&e)),
+        (StatusCode::CONFLICT, vec!["contact_phone".to_owned()])
+    );
+    // Confirmed, it saves.
+    let (st, _) = other.post("/api/v1/customers", json!({"full_name": "佛山市美信电器公司", "customer_type": "dealer", "confirm_duplicates": true})).await?;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(other.get("/api/v1/customers").await?.1["total"], 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_of_two_concurrent_edits_gets_409() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (_, c) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "重庆钢铁股份有限公司", "customer_type": "dealer"}),
+        )
+        .await?;
+    let path = format!("/api/v1/customers/{}", c["id"]);
+    let (a, b) = tokio::join!(
+        rep.patch(&path, json!({"version": 1, "address": "重庆市大渡口区"})),
+        rep.patch(&path, json!({"version": 1, "address": "重庆市长寿区"}))
+    );
+    let (a, b) = (a?, b?);
+    let mut statuses = vec![a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, vec![StatusCode::OK, StatusCode::CONFLICT]);
+    let winner = if a.0 == StatusCode::OK { a.1 } else { b.1 };
+    let (_, now) = rep.get(&path).await?;
+    assert_eq!(now["address"], winner["address"]);
+    assert_eq!(now["version"], 2);
+    // Pinyin of a place-name heteronym: 重庆 is chongqing.
+    assert!(
+        now["mnemonic"].as_str().unwrap_or("").starts_with("cq"),
+        "{now}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_all_roles_read_without_editing_and_see_masked_phones() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (quality, _) = Caller::new(&s, "qe", &["quality"], None).await?;
+    let (service, _) = Caller::new(&s, "cs", &["customer_service"], None).await?;
+    let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "无锡华光锅炉有限公司", "customer_type": "dealer", "contact_name": "赵", "contact_phone": "13712345678"})).await?;
+    let path = format!("/api/v1/customers/{}", c["id"]);
+    assert_eq!(quality.get(&path).await?.0, StatusCode::OK);
+    assert_eq!(
+        quality
+            .patch(&path, json!({"version": 1, "address": "x"}))
+            .await?
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, masked) = quality.get(&format!("{path}/contacts")).await?;
+    assert_eq!(masked["items"][0]["phones"], json!(["137****5678"]));
+    let (_, full) = service.get(&format!("{path}/contacts")).await?;
+    assert_eq!(full["items"][0]["phones"], json!(["13712345678"]));
+    // Customer service may log a call on any customer it sees.
+    let (st, _) = service
+        .post(
+            &format!("{path}/interactions"),
+            json!({"kind": "call", "summary": "客户来电询问交期"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_deadlines_count_working_days_and_overdue_archives_are_listed() -> R {
+    // Tuesday 2026-09-29 10:00 in Beijing, just before the National Day holiday.
+    let start = Utc
+        .with_ymd_and_hms(2026, 9, 29, 2, 0, 0)
+        .single()
+        .expect("time");
+    let s = TestServer::start_with_clock(Clock::fixed(start)).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "杭州西子电梯有限公司", "customer_type": "dealer", "region": "east"})).await?;
+    let comp = &c["completeness"];
+    let missing: Vec<&str> = comp["missing_basic"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(missing, vec!["address", "contacts"]);
+    // 3 working days: 30 Sep, then Oct 1–7 off, 8 and 9 Oct → end of 9 Oct (17:30 Beijing).
+    assert_eq!(comp["basic_due_at"], "2026-10-09T09:30:00Z");
+    assert_eq!(comp["overdue"], false);
+    assert_eq!(
+        rep.get("/api/v1/customers?overdue=true").await?.1["total"],
+        0
+    );
+    s.clock.set(
+        Utc.with_ymd_and_hms(2026, 10, 10, 2, 0, 0)
+            .single()
+            .expect("time"),
+    );
+    let rep = Caller {
+        token: s.token(2).await?,
+        ..rep
+    };
+    let (_, overdue) = rep.get("/api/v1/customers?overdue=true").await?;
+    assert_eq!(overdue["total"], 1);
+    // Filling the basic fields clears the basic deadline.
+    let path = format!("/api/v1/customers/{}", c["id"]);
+    rep.patch(&path, json!({"version": 1, "address": "杭州市拱墅区"}))
+        .await?;
+    rep.post(
+        &format!("{path}/contacts"),
+        json!({"name": "钱", "phones": "0571-88886666"}),
+    )
+    .await?;
+    let (_, now) = rep.get(&path).await?;
+    assert_eq!(now["completeness"]["missing_basic"], json!([]));
+    assert_eq!(now["completeness"]["overdue"], false, "{now}");
+    assert_eq!(
+        rep.get("/api/v1/customers?overdue=true").await?.1["total"],
+        0
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_names_every_field_and_changes_nothing() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (st, e) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "", "customer_type": "wholesaler", "registered_capital": "五百万",
+        "first_contact_date": "2026-13-01", "contact_phone": "12345"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut f = fields(&e);
+    f.sort();
+    assert_eq!(
+        f,
+        vec![
+            "contact_name",
+            "contact_phone",
+            "customer_type",
+            "first_contact_date",
+            "full_name",
+            "registered_capital"
+        ]
+    );
+    assert_eq!(rep.get("/api/v1/customers").await?.1["total"], 0);
+    let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "天津渤海化工有限公司", "customer_type": "dealer", "registered_capital": "50,000,000.00"})).await?;
+    assert_eq!(c["registered_capital"], "50000000.00");
+    let path = format!("/api/v1/customers/{}", c["id"]);
+    // A visit plan, then the visit that completes it; a visit in the future is refused.
+    let (st, plan) = rep
+        .post(
+            &format!("{path}/visit-plans"),
+            json!({"planned_on": "2030-01-15", "purpose": "年度拜访"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{plan}");
+    let (st, e) = rep
+        .post(
+            &format!("{path}/interactions"),
+            json!({"kind": "visit", "occurred_on": "2099-01-01", "summary": "x"}),
+        )
+        .await?;
+    assert_eq!(
+        (st, fields(&e)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["occurred_on".to_owned()]
+        )
+    );
+    let (st, _) = rep.post(&format!("{path}/interactions"), json!({"kind": "visit", "summary": "拜访采购部，确认明年需求", "visit_plan_id": plan["id"], "next_step": "报价", "next_step_on": "2030-02-01"})).await?;
+    assert_eq!(st, StatusCode::CREATED);
+    let (_, plans) = rep.get(&format!("{path}/visit-plans")).await?;
+    assert_eq!(plans["items"][0]["status"], "done");
+    let (_, history) = rep.get(&format!("{path}/history")).await?;
+    assert_eq!(history["total"], 3);
+    Ok(())
+}
