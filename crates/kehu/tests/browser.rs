@@ -136,6 +136,128 @@ async fn admin_logs_in_through_the_page_and_sees_home() -> anyhow::Result<()> {
     result
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rep_creates_a_customer_in_the_browser_and_finds_it_by_pinyin() -> anyhow::Result<()> {
+    let Some((_driver, wd)) = start_driver().await? else {
+        return Ok(());
+    };
+    let s = TestServer::start().await?;
+    s.add_user("liming", &["sales_rep"], None).await?;
+    let result = async {
+        wd.goto(s.url("/login")).await?;
+        wd.find(By::Id("username"))
+            .await?
+            .send_keys("liming")
+            .await?;
+        wd.find(By::Id("password"))
+            .await?
+            .send_keys("liming-password")
+            .await?;
+        wd.find(By::Css("form[action='/login'] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        wd.query(By::Id("tasks")).first().await?;
+        wd.goto(s.url("/customers/new")).await?;
+        wd.query(By::Id("full_name"))
+            .first()
+            .await?
+            .send_keys("北京石油化工有限公司")
+            .await?;
+        wd.find(By::Id("credit_code"))
+            .await?
+            .send_keys("91350100M000100Y44")
+            .await?;
+        wd.find(By::Css("#customer_type option[value=dealer]"))
+            .await?
+            .click()
+            .await?;
+        wd.find(By::Id("address"))
+            .await?
+            .send_keys("北京市朝阳区")
+            .await?;
+        wd.find(By::Id("contact_name"))
+            .await?
+            .send_keys("张三")
+            .await?;
+        wd.find(By::Id("contact_phone"))
+            .await?
+            .send_keys("13812345678")
+            .await?;
+        wd.find(By::Css("form.grid-form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        // The error stands beside the field, the form keeps what was typed.
+        let err = wd
+            .query(By::Id("credit_code-error"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(err.contains("校验码"), "{err}");
+        assert_eq!(
+            wd.find(By::Id("full_name"))
+                .await?
+                .value()
+                .await?
+                .as_deref(),
+            Some("北京石油化工有限公司")
+        );
+        shot(&wd, "customer-error").await;
+        let total = kehu::customers::search(&s.state, &rep_actor(&s).await?, &Default::default())
+            .await?
+            .1;
+        assert_eq!(total, 0, "nothing was saved");
+        let field = wd.find(By::Id("credit_code")).await?;
+        field.clear().await?;
+        field.send_keys("91350100M000100Y43").await?;
+        wd.find(By::Css("form.grid-form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        wd.query(By::Id("profile")).first().await?;
+        shot(&wd, "customer-detail").await;
+        // Search by pinyin initials from the list page.
+        wd.goto(s.url("/customers")).await?;
+        let q = wd.query(By::Css("input[name=q]")).first().await?;
+        q.send_keys("bjsy").await?;
+        wd.find(By::Css("form.filters button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let row = wd
+            .query(By::Css("#customers tbody tr"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(row.contains("北京石油化工有限公司"), "{row}");
+        shot(&wd, "customer-list").await;
+        // The same list on a phone-sized screen.
+        wd.set_window_rect(0, 0, 390, 844).await?;
+        shot(&wd, "customer-list-phone").await;
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    wd.quit().await?;
+    result
+}
+
+async fn rep_actor(s: &TestServer) -> anyhow::Result<kehu::platform::auth::Actor> {
+    let u = kehu::platform::auth::get_user_by_name(&s.state, "liming").await?;
+    Ok(kehu::platform::auth::Actor {
+        user_id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        roles: u.roles,
+        team_id: u.team_id,
+        language: u.language,
+        csrf_token: None,
+        session_id: None,
+    })
+}
+
 /// Screenshots for people to look at (`target/screenshots/`); never asserted on.
 async fn shot(wd: &WebDriver, name: &str) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");

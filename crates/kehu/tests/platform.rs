@@ -603,6 +603,17 @@ async fn pages_log_in_show_home_and_switch_language() -> R {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let home = c.get(s.url("/")).send().await?.text().await?;
     assert!(home.contains("My tasks"));
+    // A filter form submitted with blank fields works.
+    let r = c
+        .get(s.url("/admin/audit?entity_type=&entity_id=&actor=&action=&from=&to="))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = c
+        .get(s.url("/admin/audit?from=2026-01-01&to=2030-12-31&entity_type=user"))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
     for page in [
         "/admin/users",
         "/admin/users/new",

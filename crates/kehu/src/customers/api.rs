@@ -1,6 +1,6 @@
 //! JSON routes of the customer archive. Out-of-scope customers answer 404.
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use crate::platform::audit_api::AuditView;
 use crate::platform::auth::Actor;
 use crate::platform::auth::api::Page;
 use crate::platform::error::{ErrorBody, Result};
-use crate::platform::http::extract::JsonBody;
+use crate::platform::http::extract::{JsonBody, QueryParams};
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -39,7 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn list(
     State(state): State<AppState>,
     actor: Actor,
-    Query(filter): Query<CustomerFilter>,
+    QueryParams(filter): QueryParams<CustomerFilter>,
 ) -> Result<Json<Page<CustomerSummary>>> {
     let (items, total) = super::search(&state, &actor, &filter).await?;
     Ok(Json(Page { items, total }))

@@ -847,14 +847,30 @@ pub struct CustomerFilter {
     pub stage: Option<String>,
     pub region: Option<String>,
     pub industry: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub owner_id: Option<i64>,
     pub grade: Option<String>,
     pub tag: Option<String>,
     /// Only customers whose archive is past its deadline.
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub overdue: Option<bool>,
     /// `updated` (default, newest first), `code`, `name`, `created`; prefix `-` to reverse.
     pub sort: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub page: Option<u64>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub per_page: Option<u64>,
 }
 

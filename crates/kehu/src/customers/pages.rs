@@ -2,7 +2,7 @@
 //! its tabs, create and edit forms, transfer, and the overdue-archive list.
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use super::{
 use crate::platform::audit_api::AuditView;
 use crate::platform::auth::{Actor, Role};
 use crate::platform::error::{Error, Result};
-use crate::platform::http::extract::FormBody;
+use crate::platform::http::extract::{FormBody, QueryParams};
 use crate::platform::http::shell::{FormErrors, Shell, render, see_other};
 use crate::platform::state::AppState;
 use crate::policy::{Choice, CustomerPolicy};
@@ -93,6 +93,22 @@ impl ListPage {
     fn opt<'a>(&self, s: &'a Option<String>) -> &'a str {
         s.as_deref().unwrap_or("")
     }
+    /// Whether any filter besides the search box is in use (then they show).
+    fn filtered(&self) -> bool {
+        let f = &self.filter;
+        [
+            &f.customer_type,
+            &f.stage,
+            &f.region,
+            &f.industry,
+            &f.grade,
+            &f.tag,
+        ]
+        .iter()
+        .any(|v| v.as_deref().is_some_and(|s| !s.is_empty()))
+            || f.owner_id.is_some()
+            || f.sort.as_deref().is_some_and(|s| s != "-updated")
+    }
     fn owner_selected(&self, id: &i64) -> bool {
         self.filter.owner_id == Some(*id)
     }
@@ -101,7 +117,7 @@ impl ListPage {
 async fn list_page(
     State(state): State<AppState>,
     actor: Actor,
-    Query(filter): Query<CustomerFilter>,
+    QueryParams(filter): QueryParams<CustomerFilter>,
 ) -> Result<Response> {
     let (items, total) = super::search(&state, &actor, &filter).await?;
     let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
@@ -312,8 +328,18 @@ async fn new_page(State(state): State<AppState>, actor: Actor) -> Result<Respons
     if !super::may_create(&actor) {
         return Err(Error::Forbidden);
     }
+    // New customers start in the policy's first stage (潜在).
+    let stage = state
+        .policy()
+        .policy
+        .customers
+        .stages
+        .first()
+        .map(|c| c.code.clone())
+        .unwrap_or_default();
     let v = CustomerForm {
         owner_id: actor.user_id.to_string(),
+        stage,
         ..Default::default()
     };
     render(&form_page(&state, &actor, None, v, FormErrors::default()).await?)

@@ -309,7 +309,15 @@ pub struct AuditFilter {
     pub entity_id: Option<String>,
     pub actor: Option<String>,
     pub action: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub from: Option<chrono::NaiveDate>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub to: Option<chrono::NaiveDate>,
 }
 

@@ -1,6 +1,7 @@
 //! The audit log over HTTP: the JSON list, chain verification, and the admin page.
+use crate::platform::http::extract::QueryParams;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -52,8 +53,16 @@ impl From<&audit_log::Model> for AuditView {
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct Paging {
     /// 1-based page number.
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub page: Option<u64>,
     /// Items per page (at most 200).
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::opt"
+    )]
     pub per_page: Option<u64>,
 }
 
@@ -82,8 +91,8 @@ pub fn page_routes() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     _auth: Authorized<ViewAudit>,
-    Query(filter): Query<AuditFilter>,
-    Query(paging): Query<Paging>,
+    QueryParams(filter): QueryParams<AuditFilter>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Json<Page<AuditView>>> {
     let (page, per_page) = paging.resolve();
     let (items, total) = audit::list(&state.db, &filter, page, per_page).await?;
@@ -145,8 +154,8 @@ impl AuditPage {
 async fn audit_page(
     State(state): State<AppState>,
     _auth: Authorized<ViewAudit>,
-    Query(filter): Query<AuditFilter>,
-    Query(paging): Query<Paging>,
+    QueryParams(filter): QueryParams<AuditFilter>,
+    QueryParams(paging): QueryParams<Paging>,
 ) -> Result<Response> {
     let (page, per_page) = paging.resolve();
     let (items, total) = audit::list(&state.db, &filter, page, per_page).await?;

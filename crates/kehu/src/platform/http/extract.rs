@@ -93,3 +93,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
             })
     }
 }
+
+/// A query string; a malformed one is a 422 naming the parameter (axum's
+/// own `Query` answers in plain text).
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_html_form::from_str(q).map(QueryParams).map_err(|e| {
+            Error::Invalid(vec![
+                FieldError::new("query", "error.json_field").arg("detail", e),
+            ])
+        })
+    }
+}
+
+/// Serde helpers for form and query fields: an empty value (an unchosen
+/// `<select>`, a blank filter) means "not given".
+pub mod blank {
+    use serde::{Deserialize, Deserializer};
+    use std::str::FromStr;
+
+    pub fn opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let s: Option<String> = Option::deserialize(d)?;
+        match s.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+}
