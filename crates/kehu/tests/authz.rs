@@ -150,6 +150,26 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/customers/{id}/shares/{user_id}",
         Who::Customer(Access::Write),
     ),
+    (
+        "GET",
+        "/api/v1/customers/{id}/attachments",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/customers/{id}/attachments",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "GET",
+        "/api/v1/attachments/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "DELETE",
+        "/api/v1/attachments/{id}",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 fn check(status: StatusCode, who: &Who, role: Role, method: &str, path: &str) {
@@ -227,6 +247,30 @@ async fn foreign_customer(
     Ok((other_actor, customer, contact_id))
 }
 
+/// Makes sure the customer has an attachment (an admin's allowed DELETE removes it).
+async fn ensure_attachment(
+    s: &TestServer,
+    owner: &kehu::platform::auth::Actor,
+    customer_id: i64,
+) -> anyhow::Result<i64> {
+    if let Some(a) = kehu::customers::attachments::list(&s.state, owner, customer_id)
+        .await?
+        .first()
+    {
+        return Ok(a.id);
+    }
+    let upload = kehu::customers::attachments::Upload {
+        kind: "business_licence".into(),
+        filename: "营业执照.pdf".into(),
+        data: b"%PDF-1.4 licence".to_vec(),
+    };
+    Ok(
+        kehu::customers::attachments::upload(&s.state, owner, customer_id, upload)
+            .await?
+            .id,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_with_every_role() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
@@ -252,6 +296,7 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
     )
     .await?;
     let (other_actor, customer, mut contact_id) = foreign_customer(&s).await?;
+    let mut attachment_id = ensure_attachment(&s, &other_actor, customer.id).await?;
 
     let doc: Value = s
         .client()
@@ -279,6 +324,10 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
             &path
                 .replace("/customers/{id}", &format!("/customers/{}", customer.id))
                 .replace("/contacts/{id}", &format!("/contacts/{contact_id}"))
+                .replace(
+                    "/attachments/{id}",
+                    &format!("/attachments/{attachment_id}"),
+                )
                 .replace("{user_id}", &stranger.to_string())
                 .replace("/users/{id}", &format!("/users/{stranger}"))
                 .replace("/teams/{id}", &format!("/teams/{}", team.id))
@@ -313,7 +362,8 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
             let status = send(Some(token)).await?.status();
             check(status, who, *role, method, path);
         }
-        // Put back a contact an admin deleted, for the routes that follow.
+        // Put back what an admin deleted, for the routes that follow.
+        attachment_id = ensure_attachment(&s, &other_actor, customer.id).await?;
         if kehu::customers::contacts(&s.state, &other_actor, customer.id)
             .await?
             .is_empty()
@@ -403,13 +453,23 @@ const PAGES: &[(&str, &str, Who)] = &[
         "/customers/{customer}/shares",
         Who::Customer(Access::Write),
     ),
+    (
+        "POST",
+        "/customers/{customer}/attachments",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/customers/attachments/{attachment}/delete",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_with_every_role() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     let target = s.add_user("target", &["sales_rep"], None).await?;
-    let (_, customer, _) = foreign_customer(&s).await?;
+    let (owner, customer, _) = foreign_customer(&s).await?;
     let team = kehu::platform::auth::create_team(
         &s.state,
         &kehu::platform::audit::AuditActor::system(),
@@ -420,7 +480,14 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
         },
     )
     .await?;
-    for role in Role::ALL {
+    // Admins last: an allowed delete really deletes.
+    let mut roles: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|r| *r != Role::Admin)
+        .collect();
+    roles.push(Role::Admin);
+    for role in roles {
+        let attachment = ensure_attachment(&s, &owner, customer.id).await?;
         let name = format!("p_{}", role.as_str());
         s.add_user(&name, &[role.as_str()], None).await?;
         let c = s.login(&name, &format!("{name}-password")).await?;
@@ -436,7 +503,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                 &path
                     .replace("{id}", &target.to_string())
                     .replace("{team}", &team.id.to_string())
-                    .replace("{customer}", &customer.id.to_string()),
+                    .replace("{customer}", &customer.id.to_string())
+                    .replace("{attachment}", &attachment.to_string()),
             );
             let r = if *method == "GET" {
                 c.get(&url).send().await?

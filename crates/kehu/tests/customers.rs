@@ -469,3 +469,80 @@ async fn bad_input_names_every_field_and_changes_nothing() -> R {
     assert_eq!(history["total"], 3);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_checked_stored_and_served_in_scope() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (other, _) = Caller::new(&s, "other", &["sales_rep"], None).await?;
+    let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "宁波海天塑机集团有限公司", "customer_type": "direct_manufacturer"})).await?;
+    let path = format!("{}/api/v1/customers/{}/attachments", s.base, c["id"]);
+    let missing: Vec<Value> = c["completeness"]["missing_full"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(missing.contains(&json!("business_licence")));
+    let upload = |kind: &str, name: &str, data: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(data).file_name(name.to_owned());
+        let form = reqwest::multipart::Form::new()
+            .text("kind", kind.to_owned())
+            .part("file", part);
+        rep.c
+            .post(&path)
+            .bearer_auth(&rep.token)
+            .multipart(form)
+            .send()
+    };
+    // An executable renamed to .pdf is refused; so is a type the policy does not list.
+    let r = upload(
+        "business_licence",
+        "营业执照.pdf",
+        b"MZ\x90\x00not a pdf".to_vec(),
+    )
+    .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let e: Value = r.json().await?;
+    assert_eq!(fields(&e), vec!["file"]);
+    let r = upload("business_licence", "licence.exe", b"MZ".to_vec()).await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Larger than the policy allows.
+    let big = [b"%PDF-1.4 ".to_vec(), vec![b' '; 10 * 1024 * 1024 + 1]].concat();
+    let r = upload("business_licence", "big.pdf", big).await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await?.contains("MiB"));
+    // A real one.
+    let pdf = b"%PDF-1.4\n% scan of the business licence\n".to_vec();
+    let r = upload("business_licence", "营业执照.pdf", pdf.clone()).await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let a: Value = r.json().await?;
+    let (_, now) = rep.get(&format!("/api/v1/customers/{}", c["id"])).await?;
+    let missing: Vec<Value> = now["completeness"]["missing_full"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!missing.contains(&json!("business_licence")), "{now}");
+    // Downloadable by those in scope, byte for byte; 404 for others.
+    let r = rep
+        .c
+        .get(format!("{}/api/v1/attachments/{}", s.base, a["id"]))
+        .bearer_auth(&rep.token)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()
+            .get("content-disposition")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .contains("filename*=UTF-8''")
+    );
+    assert_eq!(r.bytes().await?.to_vec(), pdf);
+    assert_eq!(
+        other
+            .get(&format!("/api/v1/attachments/{}", a["id"]))
+            .await?
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    Ok(())
+}

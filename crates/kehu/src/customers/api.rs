@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::attachments::AttachmentView;
 use super::{
     ContactInput, ContactView, CustomerFilter, CustomerInput, CustomerSummary, CustomerView,
     InteractionInput, InteractionView, OwnerPeriod, TransferInput, TransferResult, UserRef,
@@ -31,6 +32,112 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(owners))
         .routes(routes!(list_shares, add_share))
         .routes(routes!(remove_share))
+        .routes(routes!(list_attachments, upload_attachment))
+        .routes(routes!(download_attachment, delete_attachment))
+}
+
+/// Reads `kind` and `file` from a multipart request (after the caller has
+/// checked scope, so an out-of-scope customer is 404 whatever was sent).
+pub async fn read_upload(
+    req: axum::extract::Request,
+    state: &AppState,
+) -> Result<super::attachments::Upload> {
+    use crate::platform::error::{Error, FieldError};
+    use axum::extract::FromRequest;
+    let mut mp = axum::extract::Multipart::from_request(req, state)
+        .await
+        .map_err(|_| Error::from(FieldError::new("file", "error.upload_unreadable")))?;
+    let mut kind = String::new();
+    let mut file = None;
+    let bad = |_| Error::from(FieldError::new("file", "error.upload_unreadable"));
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("kind") => kind = field.text().await.map_err(bad)?,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let data = field.bytes().await.map_err(bad)?.to_vec();
+                file = Some((name, data));
+            }
+            _ => {}
+        }
+    }
+    let (filename, data) =
+        file.ok_or_else(|| Error::from(FieldError::new("file", "error.required")))?;
+    Ok(super::attachments::Upload {
+        kind,
+        filename,
+        data,
+    })
+}
+
+/// A customer's attachments.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/attachments", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, body = Page<AttachmentView>), (status = 404, body = ErrorBody)))]
+async fn list_attachments(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Json<Page<AttachmentView>>> {
+    Ok(Json(Page::all(
+        super::attachments::list(&state, &actor, id).await?,
+    )))
+}
+
+/// Upload an attachment: multipart form with `kind` (policy list, e.g. business_licence) and `file`.
+/// Type and size are checked against the policy and the content must match the extension.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/attachments", tag = "customers", params(("id" = i64, Path)),
+    request_body(content_type = "multipart/form-data", description = "fields `kind` and `file`"),
+    responses((status = 201, body = AttachmentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn upload_attachment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    req: axum::extract::Request,
+) -> Result<Response> {
+    // Scope before reading the body: an unknown customer is 404 whatever was sent.
+    super::editable(&state, &actor, id).await?;
+    let upload = read_upload(req, &state).await?;
+    let a = super::attachments::upload(&state, &actor, id, upload).await?;
+    Ok((StatusCode::CREATED, Json(a)).into_response())
+}
+
+/// Download an attachment (for those who can see its customer).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]
+async fn download_attachment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let (a, data) = super::attachments::download(&state, &actor, id).await?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        urlencoding::encode(&a.filename)
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, a.content_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+/// Delete an attachment.
+#[utoipa::path(delete, path = "/api/v1/attachments/{id}", tag = "customers", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn delete_attachment(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    super::attachments::delete(&state, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Customers the caller may see: search, filters, sort, pages.

@@ -2,6 +2,7 @@
 //! interactions and visit plans; completeness against the policy's
 //! deadlines; duplicate prevention; ownership, sharing and transfer; search.
 pub mod api;
+pub mod attachments;
 pub mod entity;
 pub mod model;
 pub mod pages;
@@ -1320,6 +1321,20 @@ fn apply_contact(
         c.notes = v;
     }
     f.finish()
+}
+
+/// Completeness counts the business licence among the attachments.
+pub(crate) async fn after_attachments_change(
+    txn: &impl ConnectionTrait,
+    policy: &Policy,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let c = store::get_any(txn, customer_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    refresh_completeness(txn, policy, c, now).await?;
+    Ok(())
 }
 
 async fn after_contacts_change(

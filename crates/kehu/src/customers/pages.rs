@@ -34,6 +34,11 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/interactions", post(interaction_submit))
         .route("/customers/{id}/visit-plans", post(visit_plan_submit))
         .route("/customers/{id}/shares", post(share_submit))
+        .route("/customers/{id}/attachments", post(attachment_submit))
+        .route(
+            "/customers/attachments/{id}/delete",
+            post(attachment_delete),
+        )
 }
 
 /// The policy's choice lists, for labels and selects.
@@ -412,6 +417,7 @@ struct DetailPage {
     owners: Vec<OwnerPeriod>,
     shares: Vec<UserRef>,
     staff: Vec<UserRef>,
+    attachments: Vec<super::attachments::AttachmentView>,
     can_edit: bool,
     errors: FormErrors,
     today: String,
@@ -439,6 +445,16 @@ impl DetailPage {
                     .collect()
             })
             .unwrap_or_default()
+    }
+    /// The file types the policy allows, for the file picker.
+    fn accept(&self) -> String {
+        self.lists
+            .policy
+            .attachment_types
+            .iter()
+            .map(|t| format!(".{t}"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
     fn field_name(&self, f: &str) -> String {
         self.shell.t(&format!("customer.field.{f}"))
@@ -471,6 +487,7 @@ async fn detail(
         owners: super::owners(state, actor, id).await?,
         shares: super::shares(state, actor, id).await?,
         staff: super::sales_staff(state).await?,
+        attachments: super::attachments::list(state, actor, id).await?,
         can_edit,
         errors,
         today,
@@ -683,4 +700,33 @@ async fn transfer_submit(
         reason: f.reason,
     };
     Ok((status, render(&page)?).into_response())
+}
+
+async fn attachment_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+    req: axum::extract::Request,
+) -> Result<Response> {
+    super::editable(&state, &actor, id).await?;
+    let r = match super::api::read_upload(req, &state).await {
+        Ok(upload) => super::attachments::upload(&state, &actor, id, upload)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    after_sub_form(&state, &actor, id, "attachments", r).await
+}
+
+async fn attachment_delete(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    let (a, _) = super::attachments::download(&state, &actor, id).await?;
+    super::attachments::delete(&state, &actor, id).await?;
+    Ok(see_other(&format!(
+        "/customers/{}#attachments",
+        a.customer_id
+    )))
 }

@@ -278,3 +278,34 @@ pub async fn managed_teams(db: &impl ConnectionTrait, user_id: i64) -> Result<Ve
         .map(|t| t.id)
         .collect())
 }
+
+pub async fn blob_exists(db: &impl ConnectionTrait, sha256: &str) -> Result<bool> {
+    let q = Query::select()
+        .expr(Expr::val(1))
+        .from("attachment_blobs")
+        .and_where(Expr::col("sha256").eq(sha256))
+        .to_owned();
+    Ok(db.query_one(&q).await?.is_some())
+}
+
+pub async fn insert_blob(db: &impl ConnectionTrait, sha256: &str, data: Vec<u8>) -> Result<()> {
+    let q = Query::insert()
+        .into_table("attachment_blobs")
+        .columns(["sha256", "data"])
+        .values_panic([sha256.into(), data.into()])
+        .to_owned();
+    db.execute(&q).await?;
+    Ok(())
+}
+
+pub async fn blob(db: &impl ConnectionTrait, sha256: &str) -> Result<Option<Vec<u8>>> {
+    let q = Query::select()
+        .column("data")
+        .from("attachment_blobs")
+        .and_where(Expr::col("sha256").eq(sha256))
+        .to_owned();
+    match db.query_one(&q).await? {
+        Some(row) => Ok(Some(row.try_get("", "data")?)),
+        None => Ok(None),
+    }
+}

@@ -28,8 +28,10 @@ use super::state::AppState;
 pub const SESSION_COOKIE: &str = "kehu_session";
 pub const CSRF_COOKIE: &str = "kehu_csrf";
 pub const LANG_COOKIE: &str = "kehu_lang";
-/// Forms are small; attachments (later) have their own limit.
+/// Forms are small; attachments have their own limit.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
+/// The largest request body at all (policy limits are lower).
+pub const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -83,6 +85,9 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/assets/{*path}", get(assets::serve))
         .fallback(not_found)
+        // Uploads and imports are larger than axum's 2 MiB default; the
+        // policy's own limits are checked by the handlers.
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), context))
         .layer(middleware::from_fn(record_metrics))
         .layer(
