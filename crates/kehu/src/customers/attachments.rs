@@ -76,12 +76,14 @@ fn extension(filename: &str) -> String {
 
 /// Whether the content matches the extension (Office files are zip archives).
 fn content_matches(ext: &str, data: &[u8]) -> bool {
-    match (ext, sniff(data)) {
-        ("pdf", Some("pdf")) | ("png", Some("png")) | ("webp", Some("webp")) => true,
-        ("jpg" | "jpeg", Some("jpg")) => true,
-        ("xlsx" | "docx" | "pptx", Some("zip")) => true,
-        _ => false,
-    }
+    matches!(
+        (ext, sniff(data)),
+        ("pdf", Some("pdf"))
+            | ("png", Some("png"))
+            | ("webp", Some("webp"))
+            | ("jpg" | "jpeg", Some("jpg"))
+            | ("xlsx" | "docx" | "pptx", Some("zip"))
+    )
 }
 
 /// Keeps the name a user chose, minus path parts and control characters.
