@@ -392,6 +392,13 @@ async fn archive_deadlines_count_working_days_and_overdue_archives_are_listed() 
     };
     let (_, overdue) = rep.get("/api/v1/customers?overdue=true").await?;
     assert_eq!(overdue["total"], 1);
+    // The rep's home page lists it as a task.
+    let browser = s.login("rep", "rep-password").await?;
+    let home = browser.get(s.url("/")).send().await?.text().await?;
+    assert!(
+        home.contains("1 个客户档案已超过建档期限"),
+        "home shows the overdue archive"
+    );
     // Filling the basic fields clears the basic deadline.
     let path = format!("/api/v1/customers/{}", c["id"]);
     rep.patch(&path, json!({"version": 1, "address": "杭州市拱墅区"}))

@@ -12,7 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 
@@ -1844,4 +1845,71 @@ mod tests {
         assert_eq!(split_tags(&join_tags(&tags)), tags);
         assert_eq!(split_tags(&join_tags(&[])), Vec::<String>::new());
     }
+}
+
+/// Home-page tasks: the actor's own customers whose archive is past its
+/// deadline, and its visits that are overdue.
+pub async fn tasks_for(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Vec<crate::platform::http::shell::Task>> {
+    use crate::platform::http::shell::Task;
+    let lang = i18n::current();
+    let now = state.clock.now();
+    let mut tasks = Vec::new();
+    let overdue = customers::Entity::find()
+        .filter(customers::Column::OwnerId.eq(actor.user_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(customers::Column::BasicComplete.eq(false))
+                        .add(customers::Column::BasicDueAt.lt(now)),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(customers::Column::FullComplete.eq(false))
+                        .add(customers::Column::FullDueAt.lt(now)),
+                ),
+        )
+        .count(&state.db)
+        .await?;
+    if overdue > 0 {
+        tasks.push(Task {
+            title: i18n::tr(
+                lang,
+                "customers.task_archives",
+                &[("count", overdue.to_string())],
+            ),
+            detail: i18n::tr(lang, "customers.task_archives_detail", &[]),
+            href: format!("/customers?overdue=true&owner_id={}", actor.user_id),
+            overdue: true,
+        });
+    }
+    let today = now
+        .with_timezone(&state.policy().policy.timezone())
+        .date_naive();
+    let plans = visit_plans::Entity::find()
+        .filter(visit_plans::Column::AssigneeId.eq(actor.user_id))
+        .filter(visit_plans::Column::Status.eq("planned"))
+        .filter(visit_plans::Column::PlannedOn.lte(today))
+        .all(&state.db)
+        .await?;
+    for p in plans.iter().take(20) {
+        let name = store::get_any(&state.db, p.customer_id)
+            .await?
+            .map(|c| c.full_name)
+            .unwrap_or_default();
+        tasks.push(Task {
+            title: i18n::tr(
+                lang,
+                "customers.task_visit",
+                &[("name", name), ("date", p.planned_on.to_string())],
+            ),
+            detail: p.purpose.clone(),
+            href: format!("/customers/{}#visits", p.customer_id),
+            overdue: p.planned_on < today,
+        });
+    }
+    Ok(tasks)
 }
