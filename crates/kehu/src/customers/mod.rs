@@ -1824,29 +1824,6 @@ pub async fn shares(state: &AppState, actor: &Actor, customer_id: i64) -> Result
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_is_parsed_to_fen_without_floats() {
-        assert_eq!(parse_money("5000000"), Some(500_000_000));
-        assert_eq!(parse_money("5,000,000.50"), Some(500_000_050));
-        assert_eq!(parse_money("0.01"), Some(1));
-        assert_eq!(parse_money("1.001"), None);
-        assert_eq!(parse_money("-5"), None);
-        assert_eq!(parse_money("五百万"), None);
-        assert_eq!(fen_to_yuan(500_000_050), "5000000.50");
-    }
-
-    #[test]
-    fn tags_round_trip() {
-        let tags = vec!["重点".to_owned(), "华东".to_owned()];
-        assert_eq!(split_tags(&join_tags(&tags)), tags);
-        assert_eq!(split_tags(&join_tags(&[])), Vec::<String>::new());
-    }
-}
-
 /// Home-page tasks: the actor's own customers whose archive is past its
 /// deadline, and its visits that are overdue.
 pub async fn tasks_for(
@@ -1912,4 +1889,27 @@ pub async fn tasks_for(
         });
     }
     Ok(tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_parsed_to_fen_without_floats() {
+        assert_eq!(parse_money("5000000"), Some(500_000_000));
+        assert_eq!(parse_money("5,000,000.50"), Some(500_000_050));
+        assert_eq!(parse_money("0.01"), Some(1));
+        assert_eq!(parse_money("1.001"), None);
+        assert_eq!(parse_money("-5"), None);
+        assert_eq!(parse_money("五百万"), None);
+        assert_eq!(fen_to_yuan(500_000_050), "5000000.50");
+    }
+
+    #[test]
+    fn tags_round_trip() {
+        let tags = vec!["重点".to_owned(), "华东".to_owned()];
+        assert_eq!(split_tags(&join_tags(&tags)), tags);
+        assert_eq!(split_tags(&join_tags(&[])), Vec::<String>::new());
+    }
 }
