@@ -813,7 +813,9 @@ pub async fn update(
     check_duplicates(state, &c, &[], Some(id), input.confirm_duplicates).await?;
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let current = store::get_any(&txn, id).await?.ok_or(Error::NotFound)?;
+    let current = store::get_for_update(&txn, &Scope::All, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     if current.version != version {
         return Err(Error::StaleVersion);
     }
@@ -1088,7 +1090,7 @@ pub async fn transfer(
     for id in &ids {
         // Every customer must be within the actor's edit scope: one outside
         // fails the whole transfer as "not found".
-        let c = store::get(&txn, &scope, *id)
+        let c = store::get_for_update(&txn, &scope, *id)
             .await?
             .ok_or(Error::NotFound)?;
         if c.owner_id == to {
@@ -1421,7 +1423,7 @@ pub async fn update_contact(
     let mut c = existing.clone();
     apply_contact(&mut c, &input, &p.policy.customers, false)?;
     let txn = db::begin_write(&state.db).await?;
-    let current = store::contact(&txn, contact_id)
+    let current = store::contact_for_update(&txn, contact_id)
         .await?
         .ok_or(Error::NotFound)?;
     if current.version != version {

@@ -70,6 +70,31 @@ pub async fn get(
         .await?)
 }
 
+/// Re-reads a customer inside a write transaction and locks its row until
+/// commit (PostgreSQL; SQLite's write transaction already excludes others),
+/// so the version compared is the version overwritten.
+pub async fn get_for_update(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<customers::Model>> {
+    Ok(scoped(scope)
+        .filter(customers::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(db)
+        .await?)
+}
+
+pub async fn contact_for_update(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<contacts::Model>> {
+    Ok(contacts::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?)
+}
+
 /// Unscoped, for duplicate checks and for writes that re-read inside their transaction.
 pub async fn get_any(db: &impl ConnectionTrait, id: i64) -> Result<Option<customers::Model>> {
     Ok(customers::Entity::find_by_id(id).one(db).await?)

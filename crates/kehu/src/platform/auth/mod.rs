@@ -217,7 +217,9 @@ pub async fn update_user(
     f.finish()?;
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let user = store::user_by_id(&txn, id).await?.ok_or(Error::NotFound)?;
+    let user = store::user_for_update(&txn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     if user.version != patch.version {
         return Err(Error::StaleVersion);
     }
@@ -280,7 +282,9 @@ pub async fn set_password(
     let hash = hash_password(password).await?;
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let user = store::user_by_id(&txn, id).await?.ok_or(Error::NotFound)?;
+    let user = store::user_for_update(&txn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let version = user.version;
     let mut am = user.into_active_model();
     am.password_hash = Set(hash);
@@ -465,7 +469,9 @@ pub async fn update_team(
     };
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let team = store::team_by_id(&txn, id).await?.ok_or(Error::NotFound)?;
+    let team = store::team_for_update(&txn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     if team.version != version {
         return Err(Error::StaleVersion);
     }

@@ -1,13 +1,31 @@
 //! Queries for users, teams, sessions, tokens and login attempts.
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::platform::error::Result;
 use crate::platform::schema::{api_tokens, login_attempts, sessions, teams, users};
 
 pub async fn user_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<users::Model>> {
     Ok(users::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Reads a user inside a write transaction, locking the row until commit
+/// (PostgreSQL), so optimistic version checks cannot both pass.
+pub async fn user_for_update(db: &impl ConnectionTrait, id: i64) -> Result<Option<users::Model>> {
+    Ok(users::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?)
+}
+
+pub async fn team_for_update(db: &impl ConnectionTrait, id: i64) -> Result<Option<teams::Model>> {
+    Ok(teams::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?)
 }
 
 pub async fn user_by_name(
