@@ -389,7 +389,11 @@ const PAGES: &[(&str, &str, Who)] = &[
         Who::Roles(SALES),
     ),
     ("GET", "/customers/export?format=csv", Who::Roles(EXPORT)),
-    ("GET", "/customers/export?format=xlsx&q=精密", Who::Roles(EXPORT)),
+    (
+        "GET",
+        "/customers/export?format=xlsx&q=精密",
+        Who::Roles(EXPORT),
+    ),
     ("GET", "/customers/{customer}", Who::Customer(Access::Read)),
     (
         "GET",
