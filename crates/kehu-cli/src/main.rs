@@ -2,9 +2,12 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kehu::customers::io;
 use kehu::platform::app::{App, describe};
 use kehu::platform::audit::{self, AuditActor};
 use kehu::platform::auth::{self, FirstAdmin, NewUser, TeamInput, UserPatch};
@@ -12,6 +15,7 @@ use kehu::platform::clock::Clock;
 use kehu::platform::config::{Config, Overrides};
 use kehu::platform::error::Error;
 use kehu::platform::i18n::{self, Lang};
+use kehu::platform::sheet::Format;
 use kehu::policy::{Policy, store as policy_store};
 
 #[derive(Parser)]
@@ -62,6 +66,43 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Import records from an Excel (.xlsx) or CSV file.
+    #[command(subcommand)]
+    Import(ImportCmd),
+    /// Export records to an Excel (.xlsx) or CSV file.
+    #[command(subcommand)]
+    Export(ExportCmd),
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Import customers: every bad row is listed; nothing is imported if any
+    /// row is bad, unless --skip-invalid.
+    Customers {
+        /// An .xlsx or .csv file with the template's columns.
+        file: PathBuf,
+        /// Import the good rows and list the bad ones.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Import rows whose name or phone matches another customer's.
+        #[arg(long)]
+        confirm_duplicates: bool,
+        /// The user who imports (and owns rows without an owner).
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCmd {
+    /// Export the customers the user may see (format from the extension).
+    Customers {
+        /// The file to write: .xlsx or .csv.
+        file: PathBuf,
+        /// The user who exports (needs the export permission; the export is audited).
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,6 +337,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Team(cmd) => team(&cli, cmd).await,
         Command::Token(cmd) => token(&cli, cmd).await,
         Command::Policy(cmd) => policy(&cli, cmd).await,
+        Command::Import(cmd) => import(&cli, cmd).await,
+        Command::Export(cmd) => export(&cli, cmd).await,
         Command::Audit(AuditCmd::Verify) => {
             let app = open(&cli).await?;
             let report = audit::verify(&app.state.db).await?;
@@ -623,4 +666,146 @@ async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// A user acting from the command line (imports, exports), as the service
+/// functions see a signed-in user.
+async fn actor_named(app: &App, name: &str) -> anyhow::Result<auth::Actor> {
+    let u = auth::get_user_by_name(&app.state, name).await?;
+    if !u.active {
+        anyhow::bail!(tr("cli.user_inactive", &[("user", u.username)]));
+    }
+    Ok(auth::Actor {
+        user_id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        roles: u.roles,
+        team_id: u.team_id,
+        language: u.language,
+        csrf_token: None,
+        session_id: None,
+    })
+}
+
+fn file_format(file: &std::path::Path) -> anyhow::Result<Format> {
+    let name = file.display().to_string();
+    Format::from_filename(&name)
+        .ok_or_else(|| anyhow::anyhow!(tr("cli.file_format", &[("file", name)])))
+}
+
+async fn import(cli: &Cli, cmd: &ImportCmd) -> anyhow::Result<ExitCode> {
+    let ImportCmd::Customers {
+        file,
+        skip_invalid,
+        confirm_duplicates,
+        as_user,
+    } = cmd;
+    let format = file_format(file)?;
+    let bytes = std::fs::read(file).with_context(|| format!("{}", file.display()))?;
+    let app = open(cli).await?;
+    let actor = actor_named(&app, as_user).await?;
+    let lang = Lang::from_env();
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:16} [{bar:40}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let shown = bar.clone();
+    let progress: io::Progress = Arc::new(move |stage, done, total| {
+        let key = match stage {
+            io::Stage::Reading => "cli.import_reading",
+            io::Stage::Validating => "cli.import_validating",
+            io::Stage::Saving => "cli.import_saving",
+        };
+        shown.set_message(tr(key, &[]));
+        shown.set_length(total as u64);
+        shown.set_position(done as u64);
+    });
+    let options = io::ImportOptions {
+        skip_invalid: *skip_invalid,
+        confirm_duplicates: *confirm_duplicates,
+    };
+    let result = i18n::with_lang(
+        lang,
+        io::import(&app.state, &actor, bytes, format, options, progress),
+    )
+    .await;
+    bar.finish_and_clear();
+    let report = result?;
+    for e in &report.errors {
+        eprintln!(
+            "{}",
+            tr(
+                "cli.import_row_error",
+                &[
+                    ("row", e.row.to_string()),
+                    ("column", e.column.clone().unwrap_or_else(|| "-".into())),
+                    ("message", e.message.clone()),
+                ]
+            )
+        );
+    }
+    if report.imported == 0 {
+        if report.errors.is_empty() {
+            eprintln!("{}", tr("cli.import_nothing", &[]));
+        } else {
+            eprintln!(
+                "{}",
+                tr(
+                    "cli.import_refused",
+                    &[("count", report.bad_rows().to_string())]
+                )
+            );
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "{}",
+        tr(
+            "cli.import_done",
+            &[
+                ("imported", report.imported.to_string()),
+                ("rows", report.rows.to_string()),
+            ]
+        )
+    );
+    if report.skipped > 0 {
+        println!(
+            "{}",
+            tr(
+                "cli.import_skipped",
+                &[("count", report.skipped.to_string())]
+            )
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(cli: &Cli, cmd: &ExportCmd) -> anyhow::Result<ExitCode> {
+    let ExportCmd::Customers { file, as_user } = cmd;
+    let format = file_format(file)?;
+    let app = open(cli).await?;
+    let actor = actor_named(&app, as_user).await?;
+    let download = i18n::with_lang(
+        Lang::from_env(),
+        io::export(
+            &app.state,
+            &actor,
+            &kehu::customers::CustomerFilter::default(),
+            format,
+        ),
+    )
+    .await?;
+    std::fs::write(file, &download.bytes).with_context(|| format!("{}", file.display()))?;
+    println!(
+        "{}",
+        tr(
+            "cli.export_done",
+            &[
+                ("count", download.rows.to_string()),
+                ("file", file.display().to_string())
+            ]
+        )
+    );
+    Ok(ExitCode::SUCCESS)
 }

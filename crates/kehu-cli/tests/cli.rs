@@ -339,3 +339,110 @@ async fn environment_configures_cookies_and_tokens_can_be_revoked() -> anyhow::R
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_and_export_customers() -> anyhow::Result<()> {
+    use kehu::customers::io::{COLUMNS, export_columns};
+    use kehu::platform::sheet::{self, Format};
+    let db = TestDb::new().await?;
+    let out = run(&db, &["migrate"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dir = tempfile::tempdir()?;
+    let columns: Vec<_> = [
+        "full_name",
+        "customer_type",
+        "contact_name",
+        "contact_phone",
+    ]
+    .iter()
+    .filter_map(|k| COLUMNS.iter().find(|c| c.key == *k).copied())
+    .collect();
+    let rows: Vec<Vec<String>> = [
+        ["宁波东方电缆有限公司", "经销商", "陈七", "13800000001"],
+        ["坏行贸易有限公司", "批发商", "", ""],
+        ["温州华联五金有限公司", "dealer", "", ""],
+    ]
+    .iter()
+    .map(|r| r.iter().map(|s| s.to_string()).collect())
+    .collect();
+    let file = dir.path().join("客户.xlsx");
+    std::fs::write(
+        &file,
+        sheet::write(Format::Xlsx, &columns, &rows, "zh-CN", "客户")?,
+    )?;
+    let file = file.to_string_lossy().into_owned();
+
+    // All or nothing: the bad row is listed, nothing imported, non-zero exit.
+    let out = run(&db, &["import", "customers", &file], None)?;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("Row 3, Customer type: "), "{err}");
+    assert!(err.contains("批发商"), "{err}");
+    assert!(err.contains("Nothing was imported: 1 rows"), "{err}");
+
+    // Skipping bad rows imports the others.
+    let out = run(&db, &["import", "customers", &file, "--skip-invalid"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("Imported 2 of 3 rows."), "{said}");
+    assert!(said.contains("Skipped 1 bad rows."), "{said}");
+    assert!(text(&out.stderr).contains("Row 3, Customer type: "));
+
+    // Export, format from the extension.
+    let csv = dir.path().join("out.csv").to_string_lossy().into_owned();
+    let out = run(&db, &["export", "customers", &csv], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Exported 2 customers to"),
+        "{}",
+        text(&out.stdout)
+    );
+    let exported = sheet::read(&std::fs::read(&csv)?, Format::Csv, &export_columns())?;
+    assert_eq!(exported.len(), 2);
+    assert!(
+        exported
+            .iter()
+            .any(|r| r.get("contact_phone") == Some("13800000001"))
+    );
+    assert!(exported.iter().all(|r| r.get("owner") == Some("admin")));
+
+    // Bad input: clear messages, non-zero exits.
+    let out = run(&db, &["export", "customers", &format!("{csv}.pdf")], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(".xlsx or .csv"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&db, &["import", "customers", &file, "--as", "nobody"], None)?;
+    assert!(!out.status.success());
+    let out = run(&db, &["user", "add", "rep", "--role", "sales_rep"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&db, &["export", "customers", &csv, "--as", "rep"], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("kehu: "),
+        "{}",
+        text(&out.stderr)
+    );
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "客户全称,客户类型\n")?;
+    let out = run(
+        &db,
+        &[
+            "import",
+            "customers",
+            &empty.to_string_lossy(),
+            "--as",
+            "rep",
+        ],
+        None,
+    )?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no data rows"),
+        "{}",
+        text(&out.stderr)
+    );
+    Ok(())
+}

@@ -40,6 +40,8 @@ const READ_ALL: &[Role] = &[
 ];
 const SALES: &[Role] = &[Role::Admin, Role::SalesManager, Role::SalesRep];
 const TRANSFER: &[Role] = &[Role::Admin, Role::SalesManager];
+/// The default policy's `customers.export_roles`.
+const EXPORT: &[Role] = &[Role::Admin, Role::SalesManager];
 
 const ADMIN: &[Role] = &[Role::Admin];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Executive];
@@ -79,6 +81,13 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     ("GET", "/api/v1/customers", Who::SignedIn),
     ("POST", "/api/v1/customers", Who::Roles(SALES)),
     ("POST", "/api/v1/customers/transfer", Who::Roles(TRANSFER)),
+    (
+        "GET",
+        "/api/v1/customers/import-template",
+        Who::Roles(SALES),
+    ),
+    ("POST", "/api/v1/customers/import", Who::Roles(SALES)),
+    ("GET", "/api/v1/customers/export", Who::Roles(EXPORT)),
     ("GET", "/api/v1/customers/{id}", Who::Customer(Access::Read)),
     (
         "PATCH",
@@ -422,6 +431,19 @@ const PAGES: &[(&str, &str, Who)] = &[
     ("POST", "/customers/new", Who::Roles(SALES)),
     ("GET", "/customers/transfer", Who::Roles(TRANSFER)),
     ("POST", "/customers/transfer", Who::Roles(TRANSFER)),
+    ("GET", "/customers/import", Who::Roles(SALES)),
+    ("POST", "/customers/import", Who::Roles(SALES)),
+    (
+        "GET",
+        "/customers/import/template?format=xlsx",
+        Who::Roles(SALES),
+    ),
+    ("GET", "/customers/export?format=csv", Who::Roles(EXPORT)),
+    (
+        "GET",
+        "/customers/export?format=xlsx&q=精密",
+        Who::Roles(EXPORT),
+    ),
     ("GET", "/customers/{customer}", Who::Customer(Access::Read)),
     (
         "GET",

@@ -1,12 +1,14 @@
 //! JSON routes of the customer archive. Out-of-scope customers answer 404.
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::attachments::AttachmentView;
+use super::io::{self, ImportOptions, ImportReport, ImportRowError};
 use super::{
     ContactInput, ContactView, CustomerFilter, CustomerInput, CustomerSummary, CustomerView,
     InteractionInput, InteractionView, OwnerPeriod, TransferInput, TransferResult, UserRef,
@@ -15,8 +17,11 @@ use super::{
 use crate::platform::audit_api::AuditView;
 use crate::platform::auth::Actor;
 use crate::platform::auth::api::Page;
-use crate::platform::error::{ErrorBody, Result};
+use crate::platform::auth::model::{Authorized, ExportCustomers};
+use crate::platform::error::{Error, ErrorBody, FieldError, Result};
 use crate::platform::http::extract::{JsonBody, QueryParams};
+use crate::platform::i18n;
+use crate::platform::sheet;
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -24,6 +29,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(get_one, update))
         .routes(routes!(transfer))
+        .routes(routes!(import_template))
+        .routes(routes!(import))
+        .routes(routes!(export))
         .routes(routes!(list_contacts, add_contact))
         .routes(routes!(update_contact, delete_contact))
         .routes(routes!(list_interactions, add_interaction))
@@ -365,4 +373,176 @@ async fn remove_share(
 ) -> Result<StatusCode> {
     super::unshare(&state, &actor, id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------------ import / export
+
+/// The file format of a download.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FormatParam {
+    /// `xlsx` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// How to import.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// `xlsx` or `csv`; by default from the Content-Type, else from the content.
+    pub format: Option<String>,
+    /// `true`: import the good rows and report the bad ones (default: all or nothing).
+    pub skip_invalid: Option<String>,
+    /// `true`: import rows whose name or phone matches another customer's.
+    pub confirm_duplicates: Option<String>,
+}
+
+/// A yes/no parameter: `true`, `1`, `yes`, `on`.
+pub fn flag(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "true" | "1" | "yes" | "on"
+        )
+    })
+}
+
+/// The body of a refused import (422): nothing was imported because of bad rows.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportFailure {
+    pub error: ImportFailureDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ImportFailureDetail {
+    /// `invalid_rows`
+    pub code: String,
+    pub message: String,
+    /// Every problem as `rows[N].column_key`, for clients that show field errors.
+    pub fields: Vec<crate::platform::error::FieldMessage>,
+    /// Every problem as row, column, reason (as in a 200 answer's `errors`).
+    pub errors: Vec<ImportRowError>,
+    /// Data rows in the file.
+    pub rows: usize,
+}
+
+impl ImportFailure {
+    pub fn new(report: ImportReport) -> Self {
+        let lang = i18n::current();
+        ImportFailure {
+            error: ImportFailureDetail {
+                code: "invalid_rows".into(),
+                message: i18n::tr(
+                    lang,
+                    "customer_io.nothing_imported",
+                    &[("count", report.bad_rows().to_string())],
+                ),
+                fields: report
+                    .errors
+                    .iter()
+                    .map(|e| crate::platform::error::FieldMessage {
+                        field: match &e.field {
+                            Some(f) => format!("rows[{}].{f}", e.row),
+                            None => format!("rows[{}]", e.row),
+                        },
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+                errors: report.errors,
+                rows: report.rows,
+            },
+        }
+    }
+}
+
+/// The import template: Chinese (or the caller's language) headers, an
+/// example row and, in .xlsx, an instructions sheet.
+#[utoipa::path(get, path = "/api/v1/customers/import-template", tag = "customers", params(FormatParam),
+    responses((status = 200, description = "The template (.xlsx or .csv)", content_type = "application/octet-stream"),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn import_template(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<FormatParam>,
+) -> Result<Response> {
+    if !io::may_import(&actor) {
+        return Err(Error::Forbidden);
+    }
+    let format = io::download_format(q.format.as_deref())?;
+    Ok(io::template_download(&state, &actor, format)?.into_response())
+}
+
+/// Import customers from an .xlsx or CSV file sent as the raw request body.
+/// One transaction: all or nothing (422 listing every bad row with its
+/// column and reason) unless `skip_invalid=true`, which imports the good
+/// rows and lists the bad ones. A credit code that exists (or appears
+/// earlier in the file) is a bad row; a same name or phone too unless
+/// `confirm_duplicates=true`.
+#[utoipa::path(post, path = "/api/v1/customers/import", tag = "customers", params(ImportParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The .xlsx or .csv file"),
+    responses((status = 200, body = ImportReport), (status = 403, body = ErrorBody),
+        (status = 422, body = ImportFailure, description = "Nothing imported: bad rows, or an unreadable file (then an ErrorBody)")))]
+async fn import(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<ImportParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response> {
+    if !io::may_import(&actor) {
+        return Err(Error::Forbidden);
+    }
+    let bytes = axum::body::to_bytes(body, sheet::MAX_BYTES)
+        .await
+        .map_err(|_| {
+            Error::from(FieldError::text(
+                "file",
+                sheet::SheetError::TooLarge(sheet::Limit::Bytes(sheet::MAX_BYTES))
+                    .message(i18n::current().as_str()),
+            ))
+        })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let format = io::upload_format(q.format.as_deref(), content_type, &bytes)?;
+    let options = ImportOptions {
+        skip_invalid: flag(&q.skip_invalid),
+        confirm_duplicates: flag(&q.confirm_duplicates),
+    };
+    let report = io::import(
+        &state,
+        &actor,
+        bytes.to_vec(),
+        format,
+        options,
+        io::no_progress(),
+    )
+    .await?;
+    if report.refused() {
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(ImportFailure::new(report)),
+        )
+            .into_response());
+    }
+    Ok(Json(report).into_response())
+}
+
+/// Export the customers the caller may see, with the list's filters, as
+/// .xlsx or CSV. Needs the export permission (policy
+/// `customers.export_roles`); contact phones are masked for roles outside
+/// `customers.phone_roles`; every export is recorded in the audit log.
+#[utoipa::path(get, path = "/api/v1/customers/export", tag = "customers", params(FormatParam, CustomerFilter),
+    responses((status = 200, description = "The file (.xlsx or .csv)", content_type = "application/octet-stream"),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn export(
+    State(state): State<AppState>,
+    actor: Authorized<ExportCustomers>,
+    Query(q): Query<FormatParam>,
+    Query(filter): Query<CustomerFilter>,
+) -> Result<Response> {
+    let format = io::download_format(q.format.as_deref())?;
+    Ok(io::export(&state, &actor, &filter, format)
+        .await?
+        .into_response())
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod attachments;
 pub mod entity;
+pub mod io;
 pub mod model;
 pub mod pages;
 pub mod store;
@@ -11,14 +12,18 @@ pub mod store;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryTrait, Select, Set,
 };
 use serde::{Deserialize, Serialize};
 
 use entity::{
-    contacts, customer_owner_history, customer_shares, customers, interactions, visit_plans,
+    contacts, customer_owner_history, customer_shares, customer_terms, customers, interactions,
+    visit_plans,
 };
 pub use store::Scope;
 
@@ -28,7 +33,9 @@ use crate::platform::db;
 use crate::platform::error::{Error, FieldError, Fields, Result};
 use crate::platform::i18n;
 use crate::platform::numbering;
+use crate::platform::schema::users;
 use crate::platform::state::AppState;
+use crate::policy::store::PolicyInForce;
 use crate::policy::{CustomerPolicy, Policy};
 
 // ------------------------------------------------------------------ scope
@@ -424,6 +431,21 @@ fn apply_input(
     policy: &CustomerPolicy,
     creating: bool,
 ) -> Result<()> {
+    let errors = apply_fields(c, input, policy, creating);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+/// [`apply_input`], returning the problems found (empty when all is well).
+fn apply_fields(
+    c: &mut customers::Model,
+    input: &CustomerInput,
+    policy: &CustomerPolicy,
+    creating: bool,
+) -> Vec<FieldError> {
     let mut f = Fields::default();
     let loc = lang();
     match clean(&input.full_name) {
@@ -547,67 +569,240 @@ fn apply_input(
     c.mnemonic = keys.initials;
     c.pinyin = keys.full;
     c.name_norm = model::normalize_name(&c.full_name);
-    f.finish()
+    f.0
 }
 
 /// The search terms of a customer: its names and its contacts' phones.
 fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
+    terms_with_phones(
+        c,
+        contacts
+            .iter()
+            .flat_map(|contact| contact.phones.split(", "))
+            .filter(|p| !p.is_empty()),
+    )
+}
+
+fn terms_with_phones<'a>(
+    c: &customers::Model,
+    phones: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
     let mut terms = model::search_terms(&c.full_name, c.short_name.as_deref());
-    for contact in contacts {
-        for phone in contact.phones.split(", ").filter(|p| !p.is_empty()) {
-            terms.push(format!("t:{}", model::phone_digits(phone)));
-        }
-    }
+    terms.extend(phones.map(phone_term));
     terms.sort();
     terms.dedup();
     terms
 }
 
-async fn owner_choice(state: &AppState, actor: &Actor, owner_id: Option<i64>) -> Result<i64> {
-    let Some(owner_id) = owner_id.filter(|id| *id != actor.user_id) else {
-        return Ok(actor.user_id);
-    };
-    let user = auth::store::user_by_id(&state.db, owner_id).await?;
-    let ok_user = user.as_ref().is_some_and(|u| {
+/// The search term (and duplicate key) of a phone number.
+fn phone_term(phone: &str) -> String {
+    format!("t:{}", model::phone_digits(phone))
+}
+
+/// The owner rules: anyone may own what it creates; another owner must be
+/// active sales staff, whom admins may choose freely and managers only from
+/// the teams they manage. `user` is the chosen owner's record, if it exists;
+/// `managed_teams` the teams the actor manages. No IO.
+fn owner_rule(
+    actor: &Actor,
+    owner_id: i64,
+    user: Option<&users::Model>,
+    managed_teams: &[i64],
+) -> std::result::Result<i64, FieldError> {
+    if owner_id == actor.user_id {
+        return Ok(owner_id);
+    }
+    let ok_user = user.is_some_and(|u| {
         let roles = auth::model::parse_roles(&u.roles);
         u.active && (roles.contains(&Role::SalesRep) || roles.contains(&Role::SalesManager))
     });
     if !ok_user {
-        return Err(FieldError::new("owner_id", "error.owner_invalid").into());
+        return Err(FieldError::new("owner_id", "error.owner_invalid"));
     }
     // Admins assign to anyone; managers to their own team members.
     if actor.has_role(Role::Admin) {
         return Ok(owner_id);
     }
-    let teams = store::managed_teams(&state.db, actor.user_id).await?;
     match user.and_then(|u| u.team_id) {
-        Some(t) if teams.contains(&t) => Ok(owner_id),
-        _ => Err(FieldError::new("owner_id", "error.owner_not_in_team").into()),
+        Some(t) if managed_teams.contains(&t) => Ok(owner_id),
+        _ => Err(FieldError::new("owner_id", "error.owner_not_in_team")),
     }
 }
 
-/// Duplicate rules: the same credit code is refused (naming the customer and
-/// its owner); the same normalised name or contact phone asks for confirmation.
-async fn check_duplicates(
+/// The owner a new customer (or a transfer) gets: the actor unless it names
+/// another user that [`owner_rule`] allows. The outer error is IO only.
+async fn owner_for(
     state: &AppState,
+    actor: &Actor,
+    owner_id: Option<i64>,
+) -> Result<std::result::Result<i64, FieldError>> {
+    let Some(owner_id) = owner_id.filter(|id| *id != actor.user_id) else {
+        return Ok(Ok(actor.user_id));
+    };
+    let user = auth::store::user_by_id(&state.db, owner_id).await?;
+    let teams = if actor.has_role(Role::Admin) {
+        Vec::new()
+    } else {
+        store::managed_teams(&state.db, actor.user_id).await?
+    };
+    Ok(owner_rule(actor, owner_id, user.as_ref(), &teams))
+}
+
+async fn owner_choice(state: &AppState, actor: &Actor, owner_id: Option<i64>) -> Result<i64> {
+    Ok(owner_for(state, actor, owner_id).await??)
+}
+
+/// An existing customer that a new or edited one may duplicate.
+#[derive(Debug, Clone)]
+struct Match {
+    id: i64,
+    code: String,
+    full_name: String,
+    owner_username: String,
+    owner_name: String,
+}
+
+/// Existing customers by credit code, normalised name and phone term:
+/// looked up with a few batched queries, for the keys of one customer (create,
+/// edit) or of a whole file (import), then checked by [`duplicates`].
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    credit_codes: HashMap<String, Match>,
+    names: HashMap<String, Vec<Match>>,
+    phones: HashMap<String, Vec<Match>>,
+}
+
+/// Keys per `IN (…)` lookup, well under both engines' parameter limits.
+const LOOKUP_CHUNK: usize = 500;
+/// Matches kept per name or phone (the message names a few, not hundreds).
+const MATCHES_PER_KEY: usize = 6;
+
+impl Known {
+    /// Loads the customers holding any of the credit codes, normalised names
+    /// or phone terms ([`phone_term`]), with their owners' names.
+    pub(crate) async fn load(
+        db: &impl ConnectionTrait,
+        credit_codes: &[String],
+        names: &[String],
+        phone_terms: &[String],
+    ) -> Result<Known> {
+        let mut rows: HashMap<i64, customers::Model> = HashMap::new();
+        let mut by_code = Vec::new();
+        for chunk in credit_codes.chunks(LOOKUP_CHUNK) {
+            for c in customers::Entity::find()
+                .filter(customers::Column::CreditCode.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?
+            {
+                by_code.push(c.id);
+                rows.insert(c.id, c);
+            }
+        }
+        let mut by_name = Vec::new();
+        for chunk in names.chunks(LOOKUP_CHUNK) {
+            for c in customers::Entity::find()
+                .filter(customers::Column::NameNorm.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?
+            {
+                by_name.push(c.id);
+                rows.insert(c.id, c);
+            }
+        }
+        let mut by_phone = Vec::new();
+        for chunk in phone_terms.chunks(LOOKUP_CHUNK) {
+            by_phone.extend(
+                customer_terms::Entity::find()
+                    .filter(customer_terms::Column::Term.is_in(chunk.iter().cloned()))
+                    .all(db)
+                    .await?,
+            );
+        }
+        let missing: Vec<i64> = by_phone
+            .iter()
+            .map(|t| t.customer_id)
+            .filter(|id| !rows.contains_key(id))
+            .collect();
+        for chunk in missing.chunks(LOOKUP_CHUNK) {
+            for c in customers::Entity::find()
+                .filter(customers::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?
+            {
+                rows.insert(c.id, c);
+            }
+        }
+        let owner_ids: Vec<i64> = rows.values().map(|c| c.owner_id).collect();
+        let mut owners: HashMap<i64, users::Model> = HashMap::new();
+        for chunk in owner_ids.chunks(LOOKUP_CHUNK) {
+            for u in users::Entity::find()
+                .filter(users::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?
+            {
+                owners.insert(u.id, u);
+            }
+        }
+        let as_match = |c: &customers::Model| {
+            let owner = owners.get(&c.owner_id);
+            Match {
+                id: c.id,
+                code: c.code.clone(),
+                full_name: c.full_name.clone(),
+                owner_username: owner.map(|u| u.username.clone()).unwrap_or_default(),
+                owner_name: owner.map(|u| u.display_name.clone()).unwrap_or_default(),
+            }
+        };
+        let mut known = Known::default();
+        for id in by_code {
+            if let Some(c) = rows.get(&id)
+                && let Some(code) = &c.credit_code
+            {
+                known.credit_codes.insert(code.clone(), as_match(c));
+            }
+        }
+        for id in by_name {
+            if let Some(c) = rows.get(&id) {
+                let list = known.names.entry(c.name_norm.clone()).or_default();
+                if list.len() < MATCHES_PER_KEY && !list.iter().any(|m| m.id == id) {
+                    list.push(as_match(c));
+                }
+            }
+        }
+        for t in by_phone {
+            if let Some(c) = rows.get(&t.customer_id) {
+                let list = known.phones.entry(t.term).or_default();
+                if list.len() < MATCHES_PER_KEY && !list.iter().any(|m| m.id == c.id) {
+                    list.push(as_match(c));
+                }
+            }
+        }
+        Ok(known)
+    }
+}
+
+/// The duplicate rules: the same credit code is refused (naming the customer
+/// and its owner); the same normalised name or contact phone asks for
+/// confirmation. `except` is the customer being edited. No IO.
+fn duplicates(
+    known: &Known,
     c: &customers::Model,
     phones: &[String],
     except: Option<i64>,
     confirmed: bool,
 ) -> Result<()> {
     if let Some(code) = &c.credit_code
-        && let Some(other) = store::by_credit_code(&state.db, code).await?
+        && let Some(other) = known.credit_codes.get(code)
         && Some(other.id) != except
     {
-        let owner = user_ref(&state.db, other.owner_id).await?;
         return Err(Error::Conflict(
             "customer.duplicate_credit_code".into(),
             vec![
-                ("code", other.code),
-                ("name", other.full_name),
+                ("code", other.code.clone()),
+                ("name", other.full_name.clone()),
                 (
                     "owner",
-                    format!("{} ({})", owner.display_name, owner.username),
+                    format!("{} ({})", other.owner_name, other.owner_username),
                 ),
             ],
         ));
@@ -616,33 +811,61 @@ async fn check_duplicates(
         return Ok(());
     }
     let mut warnings = Vec::new();
-    for other in store::by_name_norm(&state.db, &c.name_norm, except).await? {
-        let owner = user_ref(&state.db, other.owner_id).await?;
+    let others = |list: Option<&Vec<Match>>| {
+        list.into_iter()
+            .flatten()
+            .filter(|m| Some(m.id) != except)
+            .take(MATCHES_PER_KEY - 1)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for other in others(known.names.get(&c.name_norm)) {
         warnings.push(
             FieldError::new("full_name", "customer.duplicate_name")
                 .arg("code", other.code)
                 .arg("name", other.full_name)
-                .arg("owner", owner.display_name),
+                .arg("owner", other.owner_name),
         );
     }
-    let terms: Vec<String> = phones
-        .iter()
-        .map(|p| format!("t:{}", model::phone_digits(p)))
-        .collect();
-    for other in store::by_terms(&state.db, &terms, except).await? {
-        let owner = user_ref(&state.db, other.owner_id).await?;
-        warnings.push(
-            FieldError::new("contact_phone", "customer.duplicate_phone")
-                .arg("code", other.code)
-                .arg("name", other.full_name)
-                .arg("owner", owner.display_name),
-        );
+    let mut seen = Vec::new();
+    for phone in phones {
+        for other in others(known.phones.get(&phone_term(phone))) {
+            if seen.contains(&other.id) {
+                continue;
+            }
+            seen.push(other.id);
+            warnings.push(
+                FieldError::new("contact_phone", "customer.duplicate_phone")
+                    .arg("code", other.code)
+                    .arg("name", other.full_name)
+                    .arg("owner", other.owner_name),
+            );
+        }
     }
     if warnings.is_empty() {
         Ok(())
     } else {
         Err(Error::PossibleDuplicate(warnings))
     }
+}
+
+/// [`duplicates`] against the database, for one customer.
+async fn check_duplicates(
+    state: &AppState,
+    c: &customers::Model,
+    phones: &[String],
+    except: Option<i64>,
+    confirmed: bool,
+) -> Result<()> {
+    let terms: Vec<String> = phones.iter().map(|p| phone_term(p)).collect();
+    let known = Known::load(
+        &state.db,
+        c.credit_code.as_slice(),
+        std::slice::from_ref(&c.name_norm),
+        &terms,
+    )
+    .await?;
+    duplicates(&known, c, phones, except, confirmed)
 }
 
 fn unique_violation_to_conflict(e: sea_orm::DbErr) -> Error {
@@ -661,15 +884,27 @@ pub fn may_create(actor: &Actor) -> bool {
         || actor.has_role(Role::SalesRep)
 }
 
-/// Creates a customer (with an optional first contact).
-pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Result<CustomerView> {
-    if !may_create(actor) {
-        return Err(Error::Forbidden);
-    }
-    let p = state.policy();
-    let policy = &p.policy;
-    let now = state.clock.now();
-    let mut c = customers::Model {
+/// A new customer that passed validation, ready to save.
+#[derive(Debug, Clone)]
+pub(crate) struct NewCustomer {
+    pub(crate) c: customers::Model,
+    /// The first contact's name and title.
+    pub(crate) contact: Option<(String, Option<String>)>,
+    /// The first contact's phones, canonical.
+    pub(crate) phones: Vec<String>,
+    /// Why, for the audit entry (e.g. a confirmed possible duplicate).
+    pub(crate) reason: Option<String>,
+}
+
+/// A new customer's record before its input is applied: owned by the actor,
+/// with the archive deadlines of the policy in force.
+pub(crate) fn blank_customer(
+    p: &PolicyInForce,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> customers::Model {
+    let calendar = p.policy.calendar();
+    customers::Model {
         id: 0,
         code: String::new(),
         full_name: String::new(),
@@ -694,8 +929,8 @@ pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Re
         tags: String::new(),
         notes: None,
         grade: None,
-        basic_due_at: now,
-        full_due_at: now,
+        basic_due_at: calendar.working_days_due(now, p.policy.customers.basic_deadline_days),
+        full_due_at: calendar.working_days_due(now, p.policy.customers.full_deadline_days),
         basic_complete: false,
         full_complete: false,
         completeness: 0,
@@ -704,12 +939,21 @@ pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Re
         created_at: now,
         updated_at: now,
         version: 1,
-    };
-    let mut errors = match apply_input(&mut c, &input, &policy.customers, true) {
-        Ok(()) => Vec::new(),
-        Err(Error::Invalid(fs)) => fs,
-        Err(e) => return Err(e),
-    };
+    }
+}
+
+/// Validates a new customer: every field of `input` against the policy, the
+/// first contact, and the owner (`owner`: the result of the owner rules),
+/// collecting every problem. No IO: the create form, the API and imports of
+/// 100,000 rows all go through it.
+pub(crate) fn validate_new(
+    base: &customers::Model,
+    input: &CustomerInput,
+    policy: &CustomerPolicy,
+    owner: std::result::Result<i64, FieldError>,
+) -> std::result::Result<NewCustomer, Vec<FieldError>> {
+    let mut c = base.clone();
+    let mut errors = apply_fields(&mut c, input, policy, true);
     let contact_name = clean(&input.contact_name).flatten();
     let mut phones = Vec::new();
     if let Some(Some(raw)) = clean(&input.contact_phone) {
@@ -721,72 +965,170 @@ pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Re
             errors.push(FieldError::new("contact_name", "error.required"));
         }
     }
-    match owner_choice(state, actor, input.owner_id).await {
+    match owner {
         Ok(o) => c.owner_id = o,
-        Err(Error::Invalid(fs)) => errors.extend(fs),
-        Err(e) => return Err(e),
+        Err(e) => errors.push(e),
     }
     if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
+        return Err(errors);
     }
-    check_duplicates(state, &c, &phones, None, input.confirm_duplicates).await?;
-    let calendar = policy.calendar();
-    c.basic_due_at = calendar.working_days_due(now, policy.customers.basic_deadline_days);
-    c.full_due_at = calendar.working_days_due(now, policy.customers.full_deadline_days);
+    Ok(NewCustomer {
+        c,
+        contact: contact_name.map(|n| (n, clean(&input.contact_title).flatten())),
+        phones,
+        reason: None,
+    })
+}
 
-    let txn = db::begin_write(&state.db).await?;
+/// Customer rows per multi-row insert (35 columns: under SQLite's 32,766
+/// and PostgreSQL's 65,535 statement parameters).
+const CUSTOMER_CHUNK: usize = 500;
+/// Search-term rows per multi-row insert (2 columns).
+const TERM_CHUNK: usize = 5000;
+
+/// Saves validated new customers in the caller's transaction: their numbers
+/// from the policy format, the customers, first contacts, search terms,
+/// owner history and one audit entry each (`action`: "create", "import"), all
+/// with multi-row statements. `progress` is told how many are saved so far.
+/// Returns the saved records in order.
+pub(crate) async fn insert_new(
+    txn: &DatabaseTransaction,
+    policy: &Policy,
+    actor: &Actor,
+    mut items: Vec<NewCustomer>,
+    now: DateTime<Utc>,
+    action: &str,
+    progress: &(dyn Fn(usize) + Send + Sync),
+) -> Result<Vec<customers::Model>> {
     let today = now.with_timezone(&policy.timezone()).date_naive();
-    c.code = numbering::next_number(&txn, policy, "customer", today).await?;
-    let mut am = c.clone().into_active_model();
-    am.id = sea_orm::NotSet;
-    let saved = am
-        .insert(&txn)
-        .await
-        .map_err(unique_violation_to_conflict)?;
-    let mut contact_rows = Vec::new();
-    if let Some(name) = contact_name {
-        let contact = contacts::ActiveModel {
-            customer_id: Set(saved.id),
-            name: Set(name),
-            title: Set(clean(&input.contact_title).flatten()),
-            phones: Set(phones.join(", ")),
-            email: Set(None),
-            wechat: Set(None),
-            birthday: Set(None),
-            decision_role: Set(None),
-            notes: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-            ..Default::default()
+    let codes = numbering::next_numbers(txn, policy, "customer", today, items.len()).await?;
+    let audit_actor = actor.audit_actor();
+    let mut entries = Vec::with_capacity(items.len());
+    let mut done = 0;
+    for (chunk, chunk_codes) in items
+        .chunks_mut(CUSTOMER_CHUNK)
+        .zip(codes.chunks(CUSTOMER_CHUNK))
+    {
+        for (item, code) in chunk.iter_mut().zip(chunk_codes) {
+            item.c.code = code.clone();
+            let x = Extras {
+                contacts: usize::from(item.contact.is_some()),
+                licence: false,
+            };
+            let view = completeness_of(&item.c, &x, &policy.customers, now);
+            item.c.basic_complete = view.missing_basic.is_empty();
+            item.c.full_complete = view.missing_full.is_empty();
+            item.c.completeness = i32::from(view.score);
         }
-        .insert(&txn)
-        .await?;
-        contact_rows.push(contact);
+        let mut stmt = customers::Entity::insert_many(chunk.iter().map(|i| {
+            let mut am = i.c.clone().into_active_model();
+            am.id = sea_orm::NotSet;
+            am
+        }))
+        .into_query();
+        stmt.returning(
+            Query::returning().columns([customers::Column::Id, customers::Column::Code]),
+        );
+        let mut ids = HashMap::with_capacity(chunk.len());
+        for row in txn
+            .query_all(&stmt)
+            .await
+            .map_err(unique_violation_to_conflict)?
+        {
+            let id: i64 = row.try_get("", "id")?;
+            let code: String = row.try_get("", "code")?;
+            ids.insert(code, id);
+        }
+        let mut contact_rows = Vec::new();
+        let mut term_rows = Vec::new();
+        let mut history_rows = Vec::with_capacity(chunk.len());
+        for item in chunk.iter_mut() {
+            item.c.id = *ids.get(&item.c.code).ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!("customer {} not returned", item.c.code))
+            })?;
+            let id = item.c.id;
+            if let Some((name, title)) = &item.contact {
+                contact_rows.push(contacts::ActiveModel {
+                    customer_id: Set(id),
+                    name: Set(name.clone()),
+                    title: Set(title.clone()),
+                    phones: Set(item.phones.join(", ")),
+                    email: Set(None),
+                    wechat: Set(None),
+                    birthday: Set(None),
+                    decision_role: Set(None),
+                    notes: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    version: Set(1),
+                    ..Default::default()
+                });
+            }
+            for term in terms_with_phones(&item.c, item.phones.iter().map(String::as_str)) {
+                term_rows.push(customer_terms::ActiveModel {
+                    term: Set(term),
+                    customer_id: Set(id),
+                });
+            }
+            history_rows.push(customer_owner_history::ActiveModel {
+                customer_id: Set(id),
+                owner_id: Set(item.c.owner_id),
+                from_at: Set(now),
+                to_at: Set(None),
+                reason: Set(None),
+                changed_by: Set(actor.username.clone()),
+                ..Default::default()
+            });
+            let mut entry = AuditEntry::new(now, &audit_actor, action, "customer", id)
+                .diff(&serde_json::Value::Null, &snapshot(&item.c));
+            if let Some((name, _)) = &item.contact {
+                entry = entry.change("contact", serde_json::Value::Null, name.clone());
+            }
+            entries.push(entry.reason(item.reason.clone()));
+        }
+        if !contact_rows.is_empty() {
+            contacts::Entity::insert_many(contact_rows)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        while !term_rows.is_empty() {
+            let rest = term_rows.split_off(term_rows.len().min(TERM_CHUNK));
+            customer_terms::Entity::insert_many(std::mem::replace(&mut term_rows, rest))
+                .exec_without_returning(txn)
+                .await?;
+        }
+        customer_owner_history::Entity::insert_many(history_rows)
+            .exec_without_returning(txn)
+            .await?;
+        done += chunk.len();
+        progress(done);
     }
-    store::set_terms(&txn, saved.id, &terms_for(&saved, &contact_rows)).await?;
-    customer_owner_history::ActiveModel {
-        customer_id: Set(saved.id),
-        owner_id: Set(saved.owner_id),
-        from_at: Set(now),
-        to_at: Set(None),
-        reason: Set(None),
-        changed_by: Set(actor.username.clone()),
-        ..Default::default()
+    audit::record_many(txn, entries).await?;
+    Ok(items.into_iter().map(|i| i.c).collect())
+}
+
+/// Creates a customer (with an optional first contact).
+pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Result<CustomerView> {
+    if !may_create(actor) {
+        return Err(Error::Forbidden);
     }
-    .insert(&txn)
-    .await?;
-    let saved = refresh_completeness(&txn, policy, saved, now).await?;
-    let mut entry = AuditEntry::new(now, &actor.audit_actor(), "create", "customer", saved.id)
-        .diff(&serde_json::Value::Null, &snapshot(&saved));
-    if let Some(contact) = contact_rows.first() {
-        entry = entry.change("contact", serde_json::Value::Null, contact.name.clone());
-    }
+    let p = state.policy();
+    let now = state.clock.now();
+    let base = blank_customer(&p, actor, now);
+    let owner = owner_for(state, actor, input.owner_id).await?;
+    let mut new =
+        validate_new(&base, &input, &p.policy.customers, owner).map_err(Error::Invalid)?;
+    check_duplicates(state, &new.c, &new.phones, None, input.confirm_duplicates).await?;
     if input.confirm_duplicates {
-        entry = entry.reason(Some("confirmed possible duplicate".into()));
+        new.reason = Some("confirmed possible duplicate".into());
     }
-    audit::record(&txn, entry).await?;
+    let txn = db::begin_write(&state.db).await?;
+    let saved = insert_new(&txn, &p.policy, actor, vec![new], now, "create", &|_| {}).await?;
     txn.commit().await?;
+    let saved = saved
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("created customer not returned")))?;
     view(state, &saved).await
 }
 
@@ -843,7 +1185,7 @@ pub async fn update(
 
 // ------------------------------------------------------------------ search
 
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
 pub struct CustomerFilter {
     /// Code, name substring, pinyin initials or full pinyin, phone, credit code.
     pub q: Option<String>,
@@ -902,6 +1244,44 @@ pub async fn search(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<(Vec<CustomerSummary>, u64)> {
+    let q = filtered(state, actor, filter).await?;
+    let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
+    let page = filter.page.unwrap_or(1).max(1);
+    let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
+    let (rows, total) = store::page(&state.db, q, page, per_page).await?;
+    let mut owners = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for c in rows {
+        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(c.owner_id) {
+            slot.insert(user_ref(&state.db, c.owner_id).await?.display_name);
+        }
+        out.push(CustomerSummary {
+            id: c.id,
+            code: c.code,
+            full_name: c.full_name,
+            short_name: c.short_name,
+            mnemonic: c.mnemonic,
+            customer_type: c.customer_type,
+            stage: c.stage,
+            region: c.region,
+            grade: c.grade,
+            owner_id: c.owner_id,
+            owner_name: owners.get(&c.owner_id).cloned().unwrap_or_default(),
+            completeness: c.completeness,
+            tags: split_tags(&c.tags),
+            updated_at: c.updated_at,
+        });
+    }
+    Ok((out, total))
+}
+
+/// The customers the actor may see that match the filter (search text and
+/// list filters; not sorted or paged): what the list shows and exports write.
+pub(crate) async fn filtered(
+    state: &AppState,
+    actor: &Actor,
+    filter: &CustomerFilter,
+) -> Result<Select<customers::Entity>> {
     let scope = read_scope(state, actor).await?;
     let mut q = store::scoped(&scope);
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -978,34 +1358,7 @@ pub async fn search(
                 ),
         );
     }
-    let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
-    let page = filter.page.unwrap_or(1).max(1);
-    let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
-    let (rows, total) = store::page(&state.db, q, page, per_page).await?;
-    let mut owners = std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(rows.len());
-    for c in rows {
-        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(c.owner_id) {
-            slot.insert(user_ref(&state.db, c.owner_id).await?.display_name);
-        }
-        out.push(CustomerSummary {
-            id: c.id,
-            code: c.code,
-            full_name: c.full_name,
-            short_name: c.short_name,
-            mnemonic: c.mnemonic,
-            customer_type: c.customer_type,
-            stage: c.stage,
-            region: c.region,
-            grade: c.grade,
-            owner_id: c.owner_id,
-            owner_name: owners.get(&c.owner_id).cloned().unwrap_or_default(),
-            completeness: c.completeness,
-            tags: split_tags(&c.tags),
-            updated_at: c.updated_at,
-        });
-    }
-    Ok((out, total))
+    Ok(q)
 }
 
 // ------------------------------------------------------------------ transfer, sharing

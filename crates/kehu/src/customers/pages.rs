@@ -2,21 +2,27 @@
 //! its tabs, create and edit forms, transfer, and the overdue-archive list.
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use base64::Engine;
 use serde::Deserialize;
 
+use super::api::FormatParam;
+use super::io::{self, ImportOptions, ImportReport};
 use super::{
     ContactInput, ContactView, CustomerFilter, CustomerInput, CustomerSummary, CustomerView,
     InteractionInput, InteractionView, OwnerPeriod, TransferInput, UserRef, VisitPlanInput,
     VisitPlanView,
 };
 use crate::platform::audit_api::AuditView;
+use crate::platform::auth::model::{Authorized, ExportCustomers};
 use crate::platform::auth::{Actor, Role};
-use crate::platform::error::{Error, Result};
+use crate::platform::error::{Error, FieldError, Result};
 use crate::platform::http::extract::{FormBody, QueryParams};
 use crate::platform::http::shell::{FormErrors, Shell, render, see_other};
+use crate::platform::sheet::{self, Format};
 use crate::platform::state::AppState;
 use crate::policy::{Choice, CustomerPolicy};
 
@@ -24,6 +30,17 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list_page))
         .route("/customers/new", get(new_page).post(create_submit))
+        .route(
+            "/customers/import",
+            get(import_page)
+                .post(import_submit)
+                .layer(DefaultBodyLimit::max(
+                    // The file plus the multipart framing.
+                    sheet::MAX_BYTES + 64 * 1024,
+                )),
+        )
+        .route("/customers/import/template", get(template_download))
+        .route("/customers/export", get(export_download))
         .route(
             "/customers/transfer",
             get(transfer_page).post(transfer_submit),
@@ -92,6 +109,7 @@ struct ListPage {
     owners: Vec<UserRef>,
     can_transfer: bool,
     can_create: bool,
+    can_export: bool,
 }
 
 impl ListPage {
@@ -164,6 +182,7 @@ async fn list_page(
         owners: super::sales_staff(&state).await?,
         can_transfer: actor.has_role(Role::Admin) || actor.has_role(Role::SalesManager),
         can_create: super::may_create(&actor),
+        can_export: io::may_export(&state, &actor),
     })
 }
 
@@ -729,4 +748,186 @@ async fn attachment_delete(
         "/customers/{}#attachments",
         a.customer_id
     )))
+}
+
+// ------------------------------------------------------------------ import / export
+
+#[derive(Template)]
+#[template(path = "customers/import.html")]
+struct ImportPage {
+    shell: Shell,
+    errors: FormErrors,
+    report: Option<ImportReport>,
+    /// Distinct bad rows.
+    bad_rows: usize,
+    /// Problems not listed on the page (the downloadable report has all).
+    more: usize,
+    /// The error report as data: URLs (xlsx, csv), when there are bad rows.
+    report_xlsx: String,
+    report_csv: String,
+    report_name: String,
+    skip_invalid: bool,
+    confirm_duplicates: bool,
+}
+
+/// Bad rows listed on the page; the downloadable report holds every one.
+const ROWS_SHOWN: usize = 1000;
+
+impl ImportPage {
+    fn new(
+        report: Option<ImportReport>,
+        errors: FormErrors,
+        options: ImportOptions,
+    ) -> Result<Self> {
+        let mut page = ImportPage {
+            shell: Shell::new("customer_io.import_title"),
+            errors,
+            report: None,
+            bad_rows: report.as_ref().map_or(0, ImportReport::bad_rows),
+            more: report
+                .as_ref()
+                .map_or(0, |r| r.errors.len().saturating_sub(ROWS_SHOWN)),
+            report_xlsx: String::new(),
+            report_csv: String::new(),
+            report_name: String::new(),
+            skip_invalid: options.skip_invalid,
+            confirm_duplicates: options.confirm_duplicates,
+        };
+        if let Some(r) = &report
+            && !r.errors.is_empty()
+        {
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let xlsx = io::error_report(&r.errors, Format::Xlsx)?;
+            let csv = io::error_report(&r.errors, Format::Csv)?;
+            page.report_name = xlsx.filename.trim_end_matches(".xlsx").to_owned();
+            page.report_xlsx = format!(
+                "data:{};base64,{}",
+                Format::Xlsx.content_type(),
+                b64.encode(&xlsx.bytes)
+            );
+            page.report_csv = format!("data:text/csv;base64,{}", b64.encode(&csv.bytes));
+        }
+        page.report = report;
+        Ok(page)
+    }
+
+    fn column<'a>(&self, c: &'a Option<String>) -> &'a str {
+        c.as_deref().unwrap_or("")
+    }
+
+    /// The problems listed on the page.
+    fn listed(&self) -> &[io::ImportRowError] {
+        self.report
+            .as_ref()
+            .map(|r| &r.errors[..r.errors.len().min(ROWS_SHOWN)])
+            .unwrap_or(&[])
+    }
+}
+
+async fn import_page(actor: Actor) -> Result<Response> {
+    if !io::may_import(&actor) {
+        return Err(Error::Forbidden);
+    }
+    render(&ImportPage::new(
+        None,
+        FormErrors::default(),
+        ImportOptions::default(),
+    )?)
+}
+
+/// The upload: a multipart form whose CSRF token is in the action URL.
+async fn import_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    multipart: std::result::Result<Multipart, MultipartRejection>,
+) -> Result<Response> {
+    if !io::may_import(&actor) {
+        return Err(Error::Forbidden);
+    }
+    let mut options = ImportOptions::default();
+    let mut upload: Option<(String, Vec<u8>)> = None;
+    let read: Result<()> = async {
+        let bad = |_| Error::from(FieldError::new("file", "customer_io.file_missing"));
+        let mut form = multipart
+            .map_err(|_| Error::from(FieldError::new("file", "customer_io.file_missing")))?;
+        while let Some(field) = form.next_field().await.map_err(bad)? {
+            match field.name() {
+                Some("file") => {
+                    let name = field.file_name().unwrap_or_default().to_owned();
+                    let bytes = field.bytes().await.map_err(bad)?;
+                    if !bytes.is_empty() {
+                        upload = Some((name, bytes.to_vec()));
+                    }
+                }
+                Some("skip_invalid") => options.skip_invalid = true,
+                Some("confirm_duplicates") => options.confirm_duplicates = true,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let result = match (read, upload) {
+        (Err(e), _) => Err(e),
+        (Ok(()), None) => Err(FieldError::new("file", "customer_io.file_missing").into()),
+        (Ok(()), Some((name, bytes))) => {
+            let format = match Format::from_filename(&name) {
+                Some(f) => Ok(f),
+                None if name.contains('.') => Err(Error::from(FieldError::text(
+                    "file",
+                    sheet::SheetError::UnsupportedFormat { name }
+                        .message(crate::platform::i18n::current().as_str()),
+                ))),
+                None => io::upload_format(None, None, &bytes),
+            };
+            match format {
+                Ok(format) => {
+                    io::import(&state, &actor, bytes, format, options, io::no_progress()).await
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let (status, page) = match result {
+        Ok(report) => {
+            let status = if report.refused() {
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                axum::http::StatusCode::OK
+            };
+            (
+                status,
+                ImportPage::new(Some(report), FormErrors::default(), options)?,
+            )
+        }
+        Err(e) => (
+            e.status(),
+            ImportPage::new(None, FormErrors::from_error(e)?, options)?,
+        ),
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+async fn template_download(
+    State(state): State<AppState>,
+    actor: Actor,
+    Query(q): Query<FormatParam>,
+) -> Result<Response> {
+    if !io::may_import(&actor) {
+        return Err(Error::Forbidden);
+    }
+    let format = io::download_format(q.format.as_deref())?;
+    Ok(io::template_download(&state, &actor, format)?.into_response())
+}
+
+async fn export_download(
+    State(state): State<AppState>,
+    actor: Authorized<ExportCustomers>,
+    Query(q): Query<FormatParam>,
+    Query(filter): Query<CustomerFilter>,
+) -> Result<Response> {
+    let format = io::download_format(q.format.as_deref())?;
+    Ok(io::export(&state, &actor, &filter, format)
+        .await?
+        .into_response())
 }

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -158,6 +158,20 @@ fn model_hash(m: &audit_log::Model) -> String {
 /// Appends an entry in the caller's transaction. Call it last, just before
 /// commit: on PostgreSQL it locks the chain head until the commit.
 pub async fn record(txn: &DatabaseTransaction, entry: AuditEntry) -> Result<(), DbErr> {
+    record_many(txn, vec![entry]).await
+}
+
+/// Rows per multi-row insert: 11 columns each, well under both engines'
+/// limits on statement parameters.
+const INSERT_CHUNK: usize = 1000;
+
+/// Appends entries in order, chained as if recorded one by one, reading and
+/// moving the chain head once and inserting with multi-row statements (bulk
+/// imports write one entry per record). Call it last, just before commit.
+pub async fn record_many(txn: &DatabaseTransaction, entries: Vec<AuditEntry>) -> Result<(), DbErr> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let backend = txn.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
         " FOR UPDATE"
@@ -171,43 +185,54 @@ pub async fn record(txn: &DatabaseTransaction, entry: AuditEntry) -> Result<(), 
         ))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
-    let prev_seq: i64 = head.try_get("", "seq")?;
-    let prev_hash: String = head.try_get("", "hash")?;
-    let seq = prev_seq + 1;
-    let at = truncate_micros(entry.at);
-    let changes = Value::Object(entry.changes).to_string();
-    let hash = entry_hash(
-        seq,
-        at,
-        entry.actor.id,
-        &entry.actor.name,
-        &entry.action,
-        &entry.entity_type,
-        &entry.entity_id,
-        &changes,
-        entry.reason.as_deref(),
-        &prev_hash,
-    );
-    audit_log::ActiveModel {
-        seq: Set(seq),
-        at: Set(at),
-        actor_id: Set(entry.actor.id),
-        actor_name: Set(entry.actor.name),
-        action: Set(entry.action),
-        entity_type: Set(entry.entity_type),
-        entity_id: Set(entry.entity_id),
-        changes: Set(changes),
-        reason: Set(entry.reason),
-        prev_hash: Set(prev_hash),
-        hash: Set(hash.clone()),
-        ..Default::default()
+    let mut seq: i64 = head.try_get("", "seq")?;
+    let mut prev_hash: String = head.try_get("", "hash")?;
+    let mut rows = Vec::with_capacity(entries.len().min(INSERT_CHUNK));
+    for entry in entries {
+        seq += 1;
+        let at = truncate_micros(entry.at);
+        let changes = Value::Object(entry.changes).to_string();
+        let hash = entry_hash(
+            seq,
+            at,
+            entry.actor.id,
+            &entry.actor.name,
+            &entry.action,
+            &entry.entity_type,
+            &entry.entity_id,
+            &changes,
+            entry.reason.as_deref(),
+            &prev_hash,
+        );
+        rows.push(audit_log::ActiveModel {
+            seq: Set(seq),
+            at: Set(at),
+            actor_id: Set(entry.actor.id),
+            actor_name: Set(entry.actor.name),
+            action: Set(entry.action),
+            entity_type: Set(entry.entity_type),
+            entity_id: Set(entry.entity_id),
+            changes: Set(changes),
+            reason: Set(entry.reason),
+            prev_hash: Set(std::mem::replace(&mut prev_hash, hash.clone())),
+            hash: Set(hash),
+            ..Default::default()
+        });
+        if rows.len() == INSERT_CHUNK {
+            audit_log::Entity::insert_many(std::mem::take(&mut rows))
+                .exec_without_returning(txn)
+                .await?;
+        }
     }
-    .insert(txn)
-    .await?;
+    if !rows.is_empty() {
+        audit_log::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
     let update = Query::update()
         .table("audit_head")
         .value("seq", seq)
-        .value("hash", hash)
+        .value("hash", prev_hash)
         .and_where(Expr::col("id").eq(1))
         .to_owned();
     txn.execute(&update).await?;

@@ -80,6 +80,35 @@ pub async fn scope<F: std::future::Future>(ctx: RequestCtx, f: F) -> F::Output {
     CTX.scope(ctx, f).await
 }
 
+/// Runs a future in a language outside any request (the command line), so
+/// that service functions translate their messages into it.
+pub async fn with_lang<F: std::future::Future>(lang: Lang, f: F) -> F::Output {
+    let ctx = RequestCtx {
+        lang,
+        page: false,
+        path: String::new(),
+        actor: None,
+        csrf: String::new(),
+        tz: tz(),
+    };
+    CTX.scope(ctx, f).await
+}
+
+/// Runs CPU-heavy work (reading a large spreadsheet) on the blocking pool,
+/// keeping the current request's context (its language) for that work.
+pub async fn spawn_blocking<F, R>(f: F) -> Result<R, tokio::task::JoinError>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let ctx = request();
+    tokio::task::spawn_blocking(move || match ctx {
+        Some(ctx) => CTX.sync_scope(ctx, f),
+        None => f(),
+    })
+    .await
+}
+
 /// The language of the request being served (Chinese outside a request).
 pub fn current() -> Lang {
     CTX.try_with(|c| c.lang).unwrap_or(Lang::Zh)

@@ -16,19 +16,39 @@ pub async fn next_number(
     kind: &str,
     date: NaiveDate,
 ) -> Result<String> {
+    next_numbers(txn, policy, kind, date, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("numbering returned no number")))
+}
+
+/// Takes the next `count` numbers of `kind` for the period `date` falls in,
+/// in order, with one statement (bulk imports): the counter moves by `count`
+/// in the caller's transaction, so the numbers stay gap-free.
+pub async fn next_numbers(
+    txn: &DatabaseTransaction,
+    policy: &Policy,
+    kind: &str,
+    date: NaiveDate,
+    count: usize,
+) -> Result<Vec<String>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
     let format = policy.number_format(kind).ok_or_else(|| {
         Error::from(FieldError::new("kind", "error.numbering_kind_unknown").arg("kind", kind))
     })?;
     let period = format.period_key(date);
+    let step = i64::try_from(count).map_err(|e| Error::Internal(e.into()))?;
     let stmt = Query::insert()
         .into_table("number_sequences")
         .columns(["kind", "period", "last_value"])
-        .values_panic([kind.into(), period.clone().into(), 1_i64.into()])
+        .values_panic([kind.into(), period.clone().into(), step.into()])
         .on_conflict(
             OnConflict::columns(["kind", "period"])
                 .value(
                     "last_value",
-                    Expr::col(("number_sequences", "last_value")).add(1),
+                    Expr::col(("number_sequences", "last_value")).add(step),
                 )
                 .to_owned(),
         )
@@ -38,8 +58,11 @@ pub async fn next_number(
         .query_one(&stmt)
         .await?
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("numbering upsert returned no row")))?;
-    let seq: i64 = row.try_get("", "last_value")?;
-    Ok(format.render(date, std::cmp::Ord::max(seq, 0).unsigned_abs()))
+    let last: i64 = row.try_get("", "last_value")?;
+    let first = last - step + 1;
+    Ok((first..=last)
+        .map(|seq| format.render(date, std::cmp::Ord::max(seq, 0).unsigned_abs()))
+        .collect())
 }
 
 /// The number the next document of `kind` would get (nothing is reserved).

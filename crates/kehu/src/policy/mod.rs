@@ -142,6 +142,10 @@ pub struct CustomerPolicy {
     pub read_all_roles: Vec<String>,
     /// Roles that see contact phone numbers unmasked.
     pub phone_roles: Vec<String>,
+    /// Roles that may export customer lists (Excel/CSV); every export is audited.
+    /// Absent in policies written before exports existed: admins and sales managers.
+    #[serde(default = "default_export_roles")]
+    pub export_roles: Vec<String>,
     /// Largest attachment, in MiB, and the file types allowed.
     pub attachment_max_mib: u32,
     pub attachment_types: Vec<String>,
@@ -154,6 +158,10 @@ pub struct CustomerPolicy {
     pub decision_roles: Vec<Choice>,
     pub interaction_kinds: Vec<Choice>,
     pub attachment_kinds: Vec<Choice>,
+}
+
+fn default_export_roles() -> Vec<String> {
+    vec!["admin".into(), "sales_manager".into()]
 }
 
 impl CustomerPolicy {

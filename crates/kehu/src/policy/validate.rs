@@ -78,6 +78,7 @@ fn customers(c: &CustomerPolicy, path: &FieldPath, issues: &mut Issues) {
     for (list, names) in [
         ("read_all_roles", &c.read_all_roles),
         ("phone_roles", &c.phone_roles),
+        ("export_roles", &c.export_roles),
     ] {
         for (i, name) in names.iter().enumerate() {
             if !ROLES.contains(&name.as_str()) {

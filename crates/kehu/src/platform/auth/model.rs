@@ -124,6 +124,20 @@ pub enum Permission {
     ViewAudit,
     /// Replace the policy document.
     ManagePolicy,
+    /// Export customer lists (Excel/CSV). Not tied to a role in code: the
+    /// policy's `customers.export_roles` grants it (SPEC §0 保密).
+    ExportCustomers,
+}
+
+impl Permission {
+    /// The policy's role list that grants this permission, for the
+    /// permissions a company decides itself; `None` for those fixed by role.
+    pub fn policy_roles(self, policy: &crate::policy::Policy) -> Option<&[String]> {
+        match self {
+            Permission::ExportCustomers => Some(&policy.customers.export_roles),
+            Permission::ManageUsers | Permission::ViewAudit | Permission::ManagePolicy => None,
+        }
+    }
 }
 
 /// A permission as a type, so a route can demand it in its signature; the
@@ -143,6 +157,10 @@ impl PermissionMarker for ViewAudit {
 pub struct ManagePolicy;
 impl PermissionMarker for ManagePolicy {
     const PERMISSION: Permission = Permission::ManagePolicy;
+}
+pub struct ExportCustomers;
+impl PermissionMarker for ExportCustomers {
+    const PERMISSION: Permission = Permission::ExportCustomers;
 }
 
 /// The signed-in actor, known to hold permission `P`.
@@ -176,13 +194,34 @@ impl Actor {
         self.roles.contains(&role)
     }
 
+    /// Whether one of the actor's roles holds `p` in code. Permissions the
+    /// policy grants need [`Actor::can_in`].
     pub fn can(&self, p: Permission) -> bool {
         self.roles.iter().any(|r| r.permissions().contains(&p))
+    }
+
+    /// Whether the actor holds `p`, by role or by the policy in force.
+    pub fn can_in(&self, p: Permission, policy: &crate::policy::Policy) -> bool {
+        self.can(p)
+            || p.policy_roles(policy).is_some_and(|names| {
+                self.roles
+                    .iter()
+                    .any(|r| names.iter().any(|n| n == r.as_str()))
+            })
     }
 
     /// Refuses with 403 unless the actor holds the permission.
     pub fn require(&self, p: Permission) -> Result<(), Error> {
         if self.can(p) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    /// Refuses with 403 unless the actor holds the permission, by role or by policy.
+    pub fn require_in(&self, p: Permission, policy: &crate::policy::Policy) -> Result<(), Error> {
+        if self.can_in(p, policy) {
             Ok(())
         } else {
             Err(Error::Forbidden)

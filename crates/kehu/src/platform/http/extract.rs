@@ -8,6 +8,7 @@ use super::ClientIp;
 use crate::platform::auth::Actor;
 use crate::platform::auth::model::{Authorized, PermissionMarker};
 use crate::platform::error::{Error, FieldError};
+use crate::platform::state::AppState;
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
     type Rejection = Error;
@@ -21,12 +22,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
     }
 }
 
-impl<S: Send + Sync, P: PermissionMarker> FromRequestParts<S> for Authorized<P> {
+/// Checks the permission by role, or by the policy in force for the
+/// permissions the policy grants (e.g. exports).
+impl<P: PermissionMarker> FromRequestParts<AppState> for Authorized<P> {
     type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let actor = <Actor as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        actor.require(P::PERMISSION)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let actor = <Actor as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        actor.require_in(P::PERMISSION, &state.policy().policy)?;
         Ok(Authorized(actor, std::marker::PhantomData))
     }
 }
