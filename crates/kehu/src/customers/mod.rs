@@ -247,6 +247,24 @@ fn completeness_of(
     }
 }
 
+/// The stored completeness columns `(basic_complete, full_complete, score)`
+/// of a customer with `contacts` contacts and (or not) a business licence;
+/// for bulk writers (`kehu demo`) that do not go through [`create`].
+pub(crate) fn stored_completeness(
+    c: &customers::Model,
+    contacts: usize,
+    licence: bool,
+    policy: &CustomerPolicy,
+    now: DateTime<Utc>,
+) -> (bool, bool, i32) {
+    let view = completeness_of(c, &Extras { contacts, licence }, policy, now);
+    (
+        view.missing_basic.is_empty(),
+        view.missing_full.is_empty(),
+        i32::from(view.score),
+    )
+}
+
 /// Recomputes the stored completeness flags after any change that affects them.
 async fn refresh_completeness(
     db: &impl ConnectionTrait,
@@ -549,7 +567,7 @@ fn apply_input(
 }
 
 /// The search terms of a customer: its names and its contacts' phones.
-fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
+pub(crate) fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
     let mut terms = model::search_terms(&c.full_name, c.short_name.as_deref());
     for contact in contacts {
         for phone in contact.phones.split(", ").filter(|p| !p.is_empty()) {
