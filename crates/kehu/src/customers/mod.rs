@@ -194,11 +194,7 @@ struct Extras {
 }
 
 async fn extras(db: &impl ConnectionTrait, id: i64) -> Result<Extras> {
-    let contacts = store::contacts_of(db, id).await?.len();
-    let licence = store::attachments_of(db, id)
-        .await?
-        .iter()
-        .any(|a| a.kind == "business_licence");
+    let (contacts, licence) = store::extras_of(db, id).await?;
     Ok(Extras { contacts, licence })
 }
 
@@ -980,12 +976,24 @@ pub async fn search(
     let page = filter.page.unwrap_or(1).max(1);
     let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
     let (rows, total) = store::page(&state.db, q, page, per_page).await?;
-    let mut owners = std::collections::HashMap::new();
+    // The page's owners in one query.
+    let mut owner_ids: Vec<i64> = rows.iter().map(|c| c.owner_id).collect();
+    owner_ids.sort_unstable();
+    owner_ids.dedup();
+    let owners: std::collections::HashMap<i64, String> = if owner_ids.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        use crate::platform::schema::users;
+        users::Entity::find()
+            .filter(users::Column::Id.is_in(owner_ids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.display_name))
+            .collect()
+    };
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
-        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(c.owner_id) {
-            slot.insert(user_ref(&state.db, c.owner_id).await?.display_name);
-        }
         out.push(CustomerSummary {
             id: c.id,
             code: c.code,
