@@ -72,6 +72,39 @@ enum Command {
     /// Export records to an Excel (.xlsx) or CSV file.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Generate realistic demo data: five sales teams with a manager each,
+    /// sales reps and customers with contacts and interactions.
+    Demo {
+        /// Customers to add.
+        #[arg(long, default_value_t = 1000)]
+        customers: u64,
+        /// Sales reps to have (password "demo-password", like the managers).
+        #[arg(long, default_value_t = 20)]
+        reps: u32,
+        /// The same seed makes the same customers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Customers per transaction.
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+    },
+    /// Measure the budgets of DESIGN.md: starts the server on 127.0.0.1 against
+    /// --database-url (given on the command line; else a new temporary SQLite
+    /// database), adds demo customers up to --customers, and prints a table.
+    /// It writes to that database: never point it at production.
+    Bench {
+        /// Customers the database must hold (demo customers are added up to this).
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        /// Seconds per throughput phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -211,7 +244,19 @@ enum AuditCmd {
 struct Nothing;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    // `bench` writes to its database: only a URL typed on its command line
+    // counts, never one inherited from KEHU_DATABASE_URL or a config file.
+    let url_typed = matches.subcommand().is_some_and(|(_, sub)| {
+        sub.value_source("database_url") == Some(clap::parser::ValueSource::CommandLine)
+    }) || matches.value_source("database_url")
+        == Some(clap::parser::ValueSource::CommandLine);
+    BENCH_URL_TYPED.store(url_typed, std::sync::atomic::Ordering::Relaxed);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -233,6 +278,8 @@ fn main() -> ExitCode {
         }
     }
 }
+
+static BENCH_URL_TYPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn tr(key: &str, args: &[(&str, String)]) -> String {
     i18n::tr(Lang::from_env(), key, args)
@@ -339,6 +386,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => policy(&cli, cmd).await,
         Command::Import(cmd) => import(&cli, cmd).await,
         Command::Export(cmd) => export(&cli, cmd).await,
+        Command::Demo {
+            customers,
+            reps,
+            seed,
+            batch,
+        } => {
+            let app = open(&cli).await?;
+            let opts = kehu::demo::DemoOptions {
+                customers: *customers,
+                reps: *reps,
+                seed: *seed,
+                batch: *batch,
+            };
+            let bar = progress_bar(*customers);
+            let report = kehu::demo::generate(&app.state, &cli_actor(), &opts, &mut |done, _| {
+                bar.set_position(done)
+            })
+            .await;
+            bar.finish_and_clear();
+            let report = report?;
+            print_demo_report(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            customers,
+            connections,
+            seconds,
+            seed,
+        } => bench(&cli, *customers, *connections, *seconds, *seed).await,
         Command::Audit(AuditCmd::Verify) => {
             let app = open(&cli).await?;
             let report = audit::verify(&app.state.db).await?;
@@ -807,5 +883,109 @@ async fn export(cli: &Cli, cmd: &ExportCmd) -> anyhow::Result<ExitCode> {
             ]
         )
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40.cyan/blue} {pos}/{len} {per_sec} {elapsed_precise} eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn print_demo_report(r: &kehu::demo::DemoReport) {
+    println!(
+        "{}",
+        tr(
+            "cli.demo_done",
+            &[
+                ("count", r.customers.to_string()),
+                ("first", r.first_code.clone().unwrap_or_default()),
+                ("last", r.last_code.clone().unwrap_or_default()),
+                ("contacts", r.contacts.to_string()),
+                ("interactions", r.interactions.to_string()),
+                ("seconds", format!("{:.1}", r.seconds)),
+                ("rate", format!("{:.0}", r.customers_per_second())),
+            ]
+        )
+    );
+    println!("{}", tr("cli.demo_teams", &[("teams", r.teams.join(", "))]));
+    println!(
+        "{}",
+        tr(
+            "cli.demo_users",
+            &[
+                ("password", r.password.to_owned()),
+                ("managers", r.managers.join(", ")),
+                ("reps", r.reps.join(", ")),
+            ]
+        )
+    );
+}
+
+async fn bench(
+    cli: &Cli,
+    customers: u64,
+    connections: usize,
+    seconds: u64,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
+    use kehu::bench::{self, BenchDb, BenchOptions};
+    let typed = BENCH_URL_TYPED.load(std::sync::atomic::Ordering::Relaxed);
+    let url = cli.database_url.clone().filter(|_| typed);
+    if url.is_none() {
+        eprintln!("{}", tr("cli.bench_temp_db", &[]));
+    }
+    let db = BenchDb::new(url)?;
+    let have = bench::customer_count(&db).await?;
+    if have < customers {
+        let missing = customers - have;
+        eprintln!(
+            "{}",
+            tr(
+                "cli.bench_loading",
+                &[("have", have.to_string()), ("missing", missing.to_string())]
+            )
+        );
+        // A child process loads the data, so that the memory the import
+        // used is not counted as the server's.
+        let status = std::env::current_exe().ok().map(|exe| {
+            std::process::Command::new(exe)
+                .arg("--database-url")
+                .arg(db.url())
+                .arg("demo")
+                .arg("--customers")
+                .arg(missing.to_string())
+                .arg("--seed")
+                .arg(seed.to_string())
+                .env_remove("KEHU_CONFIG")
+                .status()
+        });
+        match status {
+            Some(Ok(s)) if s.success() => {}
+            Some(Ok(s)) => anyhow::bail!("kehu demo failed: {s}"),
+            _ => {
+                let bar = progress_bar(missing);
+                let r = bench::load_in_process(&db, missing, seed, &mut |done, _| {
+                    bar.set_position(done)
+                })
+                .await;
+                bar.finish_and_clear();
+                print_demo_report(&r?);
+            }
+        }
+    }
+    let opts = BenchOptions {
+        customers,
+        connections,
+        seconds,
+        seed,
+    };
+    let report = bench::measure(&db, &opts, &mut |line| eprintln!("{line}")).await?;
+    println!("{}", report.table());
     Ok(ExitCode::SUCCESS)
 }

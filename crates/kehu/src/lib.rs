@@ -4,7 +4,9 @@
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");
 
+pub mod bench;
 pub mod customers;
+pub mod demo;
 #[path = "../migrations/mod.rs"]
 pub mod migrations;
 pub mod platform;

@@ -203,11 +203,7 @@ struct Extras {
 }
 
 async fn extras(db: &impl ConnectionTrait, id: i64) -> Result<Extras> {
-    let contacts = store::contacts_of(db, id).await?.len();
-    let licence = store::attachments_of(db, id)
-        .await?
-        .iter()
-        .any(|a| a.kind == "business_licence");
+    let (contacts, licence) = store::extras_of(db, id).await?;
     Ok(Extras { contacts, licence })
 }
 
@@ -254,6 +250,24 @@ fn completeness_of(
         full_due_at: c.full_due_at,
         overdue,
     }
+}
+
+/// The stored completeness columns `(basic_complete, full_complete, score)`
+/// of a customer with `contacts` contacts and (or not) a business licence;
+/// for bulk writers (`kehu demo`) that do not go through [`create`].
+pub(crate) fn stored_completeness(
+    c: &customers::Model,
+    contacts: usize,
+    licence: bool,
+    policy: &CustomerPolicy,
+    now: DateTime<Utc>,
+) -> (bool, bool, i32) {
+    let view = completeness_of(c, &Extras { contacts, licence }, policy, now);
+    (
+        view.missing_basic.is_empty(),
+        view.missing_full.is_empty(),
+        i32::from(view.score),
+    )
 }
 
 /// Recomputes the stored completeness flags after any change that affects them.
@@ -573,7 +587,7 @@ fn apply_fields(
 }
 
 /// The search terms of a customer: its names and its contacts' phones.
-fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
+pub(crate) fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
     terms_with_phones(
         c,
         contacts

@@ -217,6 +217,37 @@ pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::
     }
 }
 
+/// How many contacts a customer has and whether a business licence is
+/// attached, in one query (what completeness needs on every read).
+pub async fn extras_of(db: &impl ConnectionTrait, customer_id: i64) -> Result<(usize, bool)> {
+    let backend = db.get_database_backend();
+    let p = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?1"
+    };
+    let sql = format!(
+        "SELECT (SELECT COUNT(*) FROM contacts WHERE customer_id = {p}) AS n, \
+         CASE WHEN EXISTS (SELECT 1 FROM attachments WHERE customer_id = {p} \
+         AND kind = 'business_licence') THEN 1 ELSE 0 END AS licence"
+    );
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [customer_id.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => {
+            let n: i64 = r.try_get("", "n")?;
+            let licence: i32 = r.try_get("", "licence")?;
+            (usize::try_from(n).unwrap_or(0), licence != 0)
+        }
+        None => (0, false),
+    })
+}
+
 pub async fn contacts_of(
     db: &impl ConnectionTrait,
     customer_id: i64,

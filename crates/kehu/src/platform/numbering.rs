@@ -65,6 +65,46 @@ pub async fn next_numbers(
         .collect())
 }
 
+/// Reserves `n` consecutive numbers of `kind` for the period `date` falls in,
+/// in one statement inside the caller's transaction, and returns the first
+/// sequence value; render number `i` (0-based) of the block with
+/// `format.render(date, first + i)`. Like [`next_number`], the block is used
+/// exactly when the transaction commits, so numbers stay unique and gap-free
+/// as long as the caller uses all `n` of them. `n` must be at least 1.
+pub async fn reserve_block(
+    txn: &DatabaseTransaction,
+    policy: &Policy,
+    kind: &str,
+    date: NaiveDate,
+    n: u64,
+) -> Result<u64> {
+    let format = policy.number_format(kind).ok_or_else(|| {
+        Error::from(FieldError::new("kind", "error.numbering_kind_unknown").arg("kind", kind))
+    })?;
+    let count = i64::try_from(std::cmp::Ord::max(n, 1))
+        .map_err(|_| Error::Internal(anyhow::anyhow!("numbering block too large: {n}")))?;
+    let stmt = Query::insert()
+        .into_table("number_sequences")
+        .columns(["kind", "period", "last_value"])
+        .values_panic([kind.into(), format.period_key(date).into(), count.into()])
+        .on_conflict(
+            OnConflict::columns(["kind", "period"])
+                .value(
+                    "last_value",
+                    Expr::col(("number_sequences", "last_value")).add(count),
+                )
+                .to_owned(),
+        )
+        .returning_col("last_value")
+        .to_owned();
+    let row = txn
+        .query_one(&stmt)
+        .await?
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("numbering upsert returned no row")))?;
+    let last: i64 = row.try_get("", "last_value")?;
+    Ok(std::cmp::Ord::max(last - count + 1, 1).unsigned_abs())
+}
+
 /// The number the next document of `kind` would get (nothing is reserved).
 pub async fn preview(
     db: &impl ConnectionTrait,

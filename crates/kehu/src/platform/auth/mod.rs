@@ -646,16 +646,13 @@ pub async fn resolve_session(state: &AppState, raw: &str) -> Result<Option<Actor
 
 /// The actor of an `Authorization: Bearer` token, if live.
 pub async fn resolve_token(state: &AppState, raw: &str) -> Result<Option<Actor>> {
-    let Some(token) = store::token_by_hash(&state.db, &sha256_hex(raw)).await? else {
+    let Some((token, user)) = store::token_with_user(&state.db, &sha256_hex(raw)).await? else {
         return Ok(None);
     };
     let now = state.clock.now();
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| now >= e) {
         return Ok(None);
     }
-    let Some(user) = store::user_by_id(&state.db, token.user_id).await? else {
-        return Ok(None);
-    };
     if !user.active {
         return Ok(None);
     }

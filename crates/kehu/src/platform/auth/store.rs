@@ -108,6 +108,45 @@ pub async fn token_by_hash(
         .await?)
 }
 
+/// A token and its user in one query (what every bearer request needs).
+pub async fn token_with_user(
+    db: &impl ConnectionTrait,
+    hash: &str,
+) -> Result<Option<(api_tokens::Model, users::Model)>> {
+    use sea_orm::FromQueryResult;
+    let backend = db.get_database_backend();
+    let p = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT t.id AS t_id, t.user_id AS t_user_id, t.name AS t_name, \
+         t.token_hash AS t_token_hash, t.prefix AS t_prefix, t.created_at AS t_created_at, \
+         t.last_used_at AS t_last_used_at, t.expires_at AS t_expires_at, \
+         t.revoked_at AS t_revoked_at, u.id AS u_id, u.username AS u_username, \
+         u.display_name AS u_display_name, u.password_hash AS u_password_hash, \
+         u.roles AS u_roles, u.team_id AS u_team_id, u.language AS u_language, \
+         u.active AS u_active, u.created_at AS u_created_at, u.updated_at AS u_updated_at, \
+         u.version AS u_version \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = {p}"
+    );
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [hash.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => Some((
+            api_tokens::Model::from_query_result(&r, "t_")?,
+            users::Model::from_query_result(&r, "u_")?,
+        )),
+        None => None,
+    })
+}
+
 pub async fn tokens_of(db: &impl ConnectionTrait, user_id: i64) -> Result<Vec<api_tokens::Model>> {
     Ok(api_tokens::Entity::find()
         .filter(api_tokens::Column::UserId.eq(user_id))

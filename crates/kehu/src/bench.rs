@@ -1,0 +1,622 @@
+//! `kehu bench`: proves (or disproves) the budgets of DESIGN.md on the machine
+//! it runs on. It starts the server in this process on 127.0.0.1:0 against a
+//! database, makes sure the database holds enough demo customers, and measures
+//! over loopback with its own HTTP client:
+//!
+//! - GET one customer by id with a bearer token: requests/s, p50 and p99;
+//! - customers created per second through `POST /api/v1/customers`;
+//! - search latency for a two-character name substring and for pinyin initials;
+//! - the server's resident memory (VmRSS) at idle after loading and after the run.
+//!
+//! Every request goes to 127.0.0.1 only, and every loop is bounded in time and
+//! in count. A benchmark is not a test: nothing here asserts on wall-clock time.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, Statement};
+use serde::Serialize;
+
+use crate::customers::entity::customers;
+use crate::demo::{self, Rng};
+use crate::platform::app::App;
+use crate::platform::audit::AuditActor;
+use crate::platform::auth;
+use crate::platform::clock::Clock;
+use crate::platform::config::Config;
+
+/// Requests one worker sends in one phase at most, whatever the duration.
+const MAX_REQUESTS_PER_WORKER: u64 = 5_000_000;
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Customers the database must hold before measuring.
+    pub customers: u64,
+    /// Concurrent connections of the throughput phases.
+    pub connections: usize,
+    /// Duration of each throughput phase.
+    pub seconds: u64,
+    /// Seed of the demo data and of the request mix.
+    pub seed: u64,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        BenchOptions {
+            customers: 100_000,
+            connections: 16,
+            seconds: 10,
+            seed: 1,
+        }
+    }
+}
+
+/// The database to run against: the one given, or a fresh SQLite database
+/// in a temporary directory that lives as long as this value.
+pub struct BenchDb {
+    pub config: Config,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl BenchDb {
+    pub fn new(database_url: Option<String>) -> anyhow::Result<BenchDb> {
+        match database_url {
+            Some(url) => {
+                let dir = std::env::temp_dir();
+                let mut config = Config::for_data_dir(&dir);
+                config.database_url = Some(url);
+                Ok(BenchDb { config, _tmp: None })
+            }
+            None => {
+                let tmp = tempfile::Builder::new().prefix("kehu-bench-").tempdir()?;
+                let mut config = Config::for_data_dir(tmp.path());
+                config.database_url = Some(crate::platform::db::sqlite_url(tmp.path()));
+                Ok(BenchDb {
+                    config,
+                    _tmp: Some(tmp),
+                })
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.config.database_url()
+    }
+
+    pub fn engine(&self) -> &'static str {
+        if self.config.is_sqlite() {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    }
+}
+
+/// Customers in the database (migrating it first, so a new one counts 0).
+pub async fn customer_count(db: &BenchDb) -> anyhow::Result<u64> {
+    if db.config.is_sqlite() {
+        std::fs::create_dir_all(&db.config.data_dir)?;
+    }
+    let conn = crate::platform::db::connect(&db.url()).await?;
+    crate::platform::db::migrate(&conn).await?;
+    let n = customers::Entity::find().count(&conn).await?;
+    conn.close().await?;
+    Ok(n)
+}
+
+/// Adds demo customers in this process (the CLI prefers a child process, so
+/// that the memory the import used does not count as the server's).
+pub async fn load_in_process(
+    db: &BenchDb,
+    customers: u64,
+    seed: u64,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
+) -> anyhow::Result<demo::DemoReport> {
+    let app = App::prepare(db.config.clone(), Clock::system(), None).await?;
+    let opts = demo::DemoOptions {
+        customers,
+        seed,
+        ..Default::default()
+    };
+    Ok(demo::generate(&app.state, &AuditActor::system(), &opts, progress).await?)
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    pub measure: String,
+    pub result: String,
+    pub budget: String,
+    /// Whether the budget is met; `None` where no budget applies here.
+    pub met: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub engine: String,
+    pub customers: u64,
+    pub connections: usize,
+    pub seconds: u64,
+    pub release_build: bool,
+    pub figures: Vec<Figure>,
+}
+
+impl BenchReport {
+    /// The figures as a Markdown table.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "Kehu benchmark: {}, {} customers, {} connections, {} s per phase, {} build, {} CPUs\n\n",
+            self.engine,
+            self.customers,
+            self.connections,
+            self.seconds,
+            if self.release_build {
+                "release"
+            } else {
+                "DEBUG (figures not meaningful)"
+            },
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+        );
+        let w0 = self
+            .figures
+            .iter()
+            .map(|f| f.measure.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let w1 = self
+            .figures
+            .iter()
+            .map(|f| f.result.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let w2 = self
+            .figures
+            .iter()
+            .map(|f| f.budget.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
+        let pad = |s: &str, w: usize| {
+            let n = s.chars().count();
+            format!("{s}{}", " ".repeat(w.saturating_sub(n)))
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | met |\n|{}|{}|{}|-----|\n",
+            pad("measure", w0),
+            pad("result", w1),
+            pad("budget", w2),
+            "-".repeat(w0 + 2),
+            "-".repeat(w1 + 2),
+            "-".repeat(w2 + 2),
+        ));
+        for f in &self.figures {
+            let met = match f.met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "",
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                pad(&f.measure, w0),
+                pad(&f.result, w1),
+                pad(&f.budget, w2),
+                pad(met, 3)
+            ));
+        }
+        out
+    }
+}
+
+/// Resident memory of this process in bytes (Linux), from /proc/self/status.
+pub fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    bytes.map_or_else(
+        || "n/a".to_owned(),
+        |b| format!("{:.0} MiB", b as f64 / (1024.0 * 1024.0)),
+    )
+}
+
+fn ms(micros: u64) -> String {
+    format!("{:.2} ms", micros as f64 / 1000.0)
+}
+
+/// What one phase measured.
+struct Phase {
+    ok: u64,
+    errors: u64,
+    elapsed: Duration,
+    hist: Histogram<u64>,
+    first_error: Option<String>,
+}
+
+impl Phase {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+    fn p(&self, q: f64) -> u64 {
+        self.hist.value_at_quantile(q)
+    }
+}
+
+fn new_hist() -> anyhow::Result<Histogram<u64>> {
+    Ok(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?)
+}
+
+/// What a worker sends next: a method, a path and maybe a JSON body.
+type NextRequest =
+    Arc<dyn Fn(&mut Rng, u64) -> (reqwest::Method, String, Option<String>) + Send + Sync>;
+
+/// Runs `connections` workers, each on its own connection, for `duration`
+/// (and at most `MAX_REQUESTS_PER_WORKER` requests each).
+async fn phase(
+    base: &str,
+    token: &str,
+    connections: usize,
+    duration: Duration,
+    seed: u64,
+    expect: reqwest::StatusCode,
+    next: NextRequest,
+) -> anyhow::Result<Phase> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for w in 0..connections {
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(1)
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let base = base.to_owned();
+        let auth = format!("Bearer {token}");
+        let next = next.clone();
+        let w64 = u64::try_from(w).unwrap_or(0);
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng::for_item(seed, w64);
+            let mut hist = new_hist()?;
+            let (mut ok, mut errors, mut first_error) = (0_u64, 0_u64, None);
+            let mut i = 0_u64;
+            while Instant::now() < deadline && i < MAX_REQUESTS_PER_WORKER {
+                let (method, path, body) = next(&mut rng, w64 * MAX_REQUESTS_PER_WORKER + i);
+                i += 1;
+                let mut req = client
+                    .request(method, format!("{base}{path}"))
+                    .header("authorization", &auth);
+                if let Some(b) = body {
+                    req = req.header("content-type", "application/json").body(b);
+                }
+                let t = Instant::now();
+                let res = req.send().await;
+                let outcome = match res {
+                    Ok(r) => {
+                        let status = r.status();
+                        let bytes = r.bytes().await;
+                        match bytes {
+                            Ok(_) if status == expect => Ok(()),
+                            Ok(b) => Err(format!(
+                                "{status}: {}",
+                                String::from_utf8_lossy(&b)
+                                    .chars()
+                                    .take(300)
+                                    .collect::<String>()
+                            )),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let micros = u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX);
+                match outcome {
+                    Ok(()) => {
+                        ok += 1;
+                        hist.saturating_record(micros.max(1));
+                    }
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            anyhow::Ok((ok, errors, hist, first_error))
+        }));
+    }
+    let mut total = Phase {
+        ok: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        hist: new_hist()?,
+        first_error: None,
+    };
+    for t in tasks {
+        let (ok, errors, hist, first_error) = t.await??;
+        total.ok += ok;
+        total.errors += errors;
+        total.hist.add(&hist)?;
+        if total.first_error.is_none() {
+            total.first_error = first_error;
+        }
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// Starts the server on the database and measures. `log` receives progress lines.
+pub async fn measure(
+    db: &BenchDb,
+    opts: &BenchOptions,
+    log: &mut (dyn FnMut(&str) + Send),
+) -> anyhow::Result<BenchReport> {
+    let app = App::prepare(db.config.clone(), Clock::system(), None).await?;
+    let state = app.state.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = app.router();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
+    });
+    let base = format!("http://{addr}");
+    let result = run_phases(&state, &base, db, opts, log).await;
+    server.abort();
+    result
+}
+
+async fn run_phases(
+    state: &crate::platform::state::AppState,
+    base: &str,
+    db: &BenchDb,
+    opts: &BenchOptions,
+    log: &mut (dyn FnMut(&str) + Send),
+) -> anyhow::Result<BenchReport> {
+    let backend = state.db.get_database_backend();
+    let row = state
+        .db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT COUNT(*) AS n, MIN(id) AS lo, MAX(id) AS hi FROM customers",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no customer statistics"))?;
+    let count: i64 = row.try_get("", "n")?;
+    let lo: i64 = row.try_get::<Option<i64>>("", "lo")?.unwrap_or(0);
+    let hi: i64 = row.try_get::<Option<i64>>("", "hi")?.unwrap_or(0);
+    anyhow::ensure!(count > 0, "the database holds no customers");
+    let admin = auth::store::user_by_name(&state.db, "admin")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no admin user"))?;
+    let (_, token) = auth::create_token(state, &AuditActor::system(), admin.id, "bench").await?;
+
+    // Idle: the server is up on the loaded database and has answered one request.
+    let warm = reqwest::Client::new()
+        .get(format!("{base}/api/v1/customers/{lo}"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        warm.status().is_success(),
+        "warm-up GET failed: {}",
+        warm.status()
+    );
+    let rss_idle = rss_bytes();
+    log(&format!(
+        "server on {base}, {count} customers, RSS at idle {}",
+        mib(rss_idle)
+    ));
+
+    let secs = Duration::from_secs(opts.seconds.max(1));
+    let conns = opts.connections.max(1);
+    let mut figures = Vec::new();
+    let scale_note = |n: u64| {
+        if n >= 1_000_000 {
+            String::new()
+        } else {
+            " (budget is at 1,000,000)".to_owned()
+        }
+    };
+    let n_customers = u64::try_from(count).unwrap_or(0);
+
+    // (a) GET one customer.
+    log("GET /api/v1/customers/{id} …");
+    let span = u64::try_from(hi - lo + 1).unwrap_or(1).max(1);
+    let get = phase(
+        base,
+        &token,
+        conns,
+        secs,
+        opts.seed,
+        reqwest::StatusCode::OK,
+        Arc::new(move |rng: &mut Rng, _| {
+            let id = lo + i64::try_from(rng.next_u64() % span).unwrap_or(0);
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/customers/{id}"),
+                None,
+            )
+        }),
+    )
+    .await?;
+    report_errors(log, "GET", &get);
+    figures.push(Figure {
+        measure: format!("GET one customer, {conns} connections"),
+        result: format!("{:.0} req/s", get.rate()),
+        budget: "≥ 20,000 req/s".into(),
+        met: Some(get.rate() >= 20_000.0 && get.errors == 0),
+    });
+    figures.push(Figure {
+        measure: "GET one customer p50 / p99".into(),
+        result: format!("{} / {}", ms(get.p(0.5)), ms(get.p(0.99))),
+        budget: "p99 < 5 ms".into(),
+        met: Some(get.p(0.99) < 5_000),
+    });
+
+    // (c) Search: two-character substrings and pinyin initials that occur.
+    let initials = sample_initials(state, lo, span, opts.seed).await?;
+    let queries = [
+        ("精密".to_owned(), "name substring"),
+        ("电器".to_owned(), "name substring"),
+        (initials, "pinyin initials"),
+    ];
+    let search_secs = Duration::from_secs((opts.seconds / 2).max(1));
+    for (q, kind) in &queries {
+        let total = search_total(base, &token, q).await?;
+        for c in [1, conns] {
+            log(&format!(
+                "search {kind} {q:?} ({total} matches), {c} connection(s) …"
+            ));
+            let path = format!("/api/v1/customers?q={}&per_page=50", urlencoding::encode(q));
+            let s = phase(
+                base,
+                &token,
+                c,
+                search_secs,
+                opts.seed,
+                reqwest::StatusCode::OK,
+                Arc::new(move |_: &mut Rng, _| (reqwest::Method::GET, path.clone(), None)),
+            )
+            .await?;
+            report_errors(log, "search", &s);
+            figures.push(Figure {
+                measure: format!("search {kind} \"{q}\" ({total} hits), {c} conn p50 / p99"),
+                result: format!(
+                    "{} / {} ({:.0} req/s)",
+                    ms(s.p(0.5)),
+                    ms(s.p(0.99)),
+                    s.rate()
+                ),
+                budget: format!("p99 < 20 ms{}", scale_note(n_customers)),
+                met: (c == 1).then_some(s.p(0.99) < 20_000 && s.errors == 0),
+            });
+        }
+    }
+
+    // (b) Creates through the API: unique names and credit codes.
+    log("POST /api/v1/customers …");
+    let base_pos = demo::EXTERNAL_CODE_BASE + n_customers;
+    let seed = opts.seed;
+    let counter = Arc::new(AtomicU64::new(0));
+    let create = phase(
+        base,
+        &token,
+        conns,
+        secs,
+        opts.seed,
+        reqwest::StatusCode::CREATED,
+        Arc::new(move |rng: &mut Rng, _| {
+            let k = counter.fetch_add(1, Ordering::Relaxed);
+            let name = demo::company_name(rng);
+            let body = serde_json::json!({
+                "full_name": format!("{}第{}分公司", name.full, k + 1),
+                "short_name": name.short,
+                "credit_code": demo::credit_code(seed, base_pos + k),
+                "customer_type": "dealer",
+                "industry": name.industry,
+                "region": name.region,
+                "address": format!("{}市人民路{}号", name.city, k % 999 + 1),
+                "legal_representative": demo::person_name(rng),
+                "registered_capital": "5000000",
+                "contact_name": demo::person_name(rng),
+                "contact_phone": demo::mobile(rng),
+                "contact_title": "采购经理",
+                "confirm_duplicates": true,
+            });
+            (
+                reqwest::Method::POST,
+                "/api/v1/customers".to_owned(),
+                Some(body.to_string()),
+            )
+        }),
+    )
+    .await?;
+    report_errors(log, "POST", &create);
+    figures.push(Figure {
+        measure: format!("create customer (POST), {conns} connections"),
+        result: format!(
+            "{:.0} /s (p50 {}, p99 {})",
+            create.rate(),
+            ms(create.p(0.5)),
+            ms(create.p(0.99))
+        ),
+        budget: "≥ 2,000 /s".into(),
+        met: Some(create.rate() >= 2_000.0 && create.errors == 0),
+    });
+
+    // (d) Memory.
+    let rss_after = rss_bytes();
+    figures.push(Figure {
+        measure: "server RSS at idle after loading".into(),
+        result: mib(rss_idle),
+        budget: format!("< 150 MiB{}", scale_note(n_customers)),
+        met: rss_idle.map(|b| b < 150 * 1024 * 1024),
+    });
+    figures.push(Figure {
+        measure: "server RSS after the run (incl. bench client)".into(),
+        result: mib(rss_after),
+        budget: String::new(),
+        met: None,
+    });
+    Ok(BenchReport {
+        engine: db.engine().to_owned(),
+        customers: n_customers,
+        connections: conns,
+        seconds: opts.seconds,
+        release_build: !cfg!(debug_assertions),
+        figures,
+    })
+}
+
+fn report_errors(log: &mut (dyn FnMut(&str) + Send), what: &str, p: &Phase) {
+    if p.errors > 0 {
+        log(&format!(
+            "{what}: {} errors; first: {}",
+            p.errors,
+            p.first_error.as_deref().unwrap_or("?")
+        ));
+    }
+}
+
+/// The first four pinyin initials of some customer's name (e.g. `szhd`), so
+/// the query finds something whatever the data.
+async fn sample_initials(
+    state: &crate::platform::state::AppState,
+    lo: i64,
+    span: u64,
+    seed: u64,
+) -> anyhow::Result<String> {
+    let mut rng = Rng::for_item(seed, 7);
+    for _ in 0..20 {
+        let id = lo + i64::try_from(rng.next_u64() % span).unwrap_or(0);
+        if let Some(c) = customers::Entity::find_by_id(id).one(&state.db).await?
+            && c.mnemonic.len() >= 4
+            && c.mnemonic.chars().all(|ch| ch.is_ascii_lowercase())
+        {
+            return Ok(c.mnemonic[..4].to_owned());
+        }
+    }
+    Ok("szhd".to_owned())
+}
+
+async fn search_total(base: &str, token: &str, q: &str) -> anyhow::Result<u64> {
+    let v: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/customers"))
+        .query(&[("q", q), ("per_page", "1")])
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(v["total"].as_u64().unwrap_or(0))
+}

@@ -1,0 +1,184 @@
+//! `kehu demo` on SQLite or (with `KEHU_TEST_DATABASE_URL`) PostgreSQL: the
+//! customers it writes in bulk obey the same rules as those created one by
+//! one (valid credit codes, gap-free codes, search terms, audit chain).
+use kehu::customers::entity::{contacts, customers};
+use kehu::customers::model;
+use kehu::demo::{self, DemoOptions};
+use kehu::platform::audit::{self, AuditActor};
+use kehu::testing::TestServer;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::Value;
+
+type R = anyhow::Result<()>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_data_is_valid_numbered_searchable_and_audited() -> R {
+    let s = TestServer::start().await?;
+    let db = &s.state.db;
+    let opts = DemoOptions {
+        customers: 300,
+        reps: 6,
+        seed: 7,
+        // Several batches, so codes must continue across numbering reservations.
+        batch: 120,
+    };
+    let report = demo::generate(&s.state, &AuditActor::system(), &opts, &mut |_, _| {}).await?;
+    assert_eq!(report.customers, 300);
+    assert_eq!(report.reps.len(), 6);
+    assert_eq!(report.teams.len(), 5);
+
+    let all = customers::Entity::find()
+        .order_by_asc(customers::Column::Id)
+        .all(db)
+        .await?;
+    assert_eq!(all.len(), 300);
+
+    // Valid, distinct credit codes.
+    let mut codes = std::collections::HashSet::new();
+    for c in &all {
+        let code = c.credit_code.clone().expect("credit code");
+        assert_eq!(
+            model::validate_credit_code(&code).as_deref(),
+            Ok(code.as_str())
+        );
+        assert!(codes.insert(code));
+        assert_eq!(c.mnemonic, model::pinyin_keys(&c.full_name).initials);
+        assert_eq!(c.name_norm, model::normalize_name(&c.full_name));
+    }
+
+    // Consecutive customer codes in id order, from the policy's format.
+    let policy = s.state.policy();
+    let today = s
+        .state
+        .clock
+        .now()
+        .with_timezone(&policy.policy.timezone())
+        .date_naive();
+    let format = policy.policy.number_format("customer").expect("format");
+    for (i, c) in all.iter().enumerate() {
+        assert_eq!(c.code, format.render(today, 1 + i as u64), "customer {i}");
+    }
+    assert_eq!(report.first_code.as_deref(), Some(all[0].code.as_str()));
+    assert_eq!(report.last_code.as_deref(), Some(all[299].code.as_str()));
+
+    // 1–3 contacts each, valid mobiles.
+    let contacts = contacts::Entity::find().all(db).await?;
+    assert_eq!(contacts.len() as u64, report.contacts);
+    assert!(contacts.len() >= 300 && contacts.len() <= 900);
+    for ct in &contacts {
+        for p in ct.phones.split(", ") {
+            assert_eq!(model::normalize_phone(p).as_deref(), Ok(p));
+        }
+    }
+
+    // Searchable through the API by pinyin initials and by name substring.
+    let admin = s.admin().await?;
+    let target = &all[137];
+    for q in [
+        target.mnemonic.clone(),
+        target.full_name.chars().skip(2).take(4).collect::<String>(),
+    ] {
+        let page: Value = admin
+            .get(s.url("/api/v1/customers"))
+            .query(&[("q", q.as_str()), ("per_page", "200")])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let found = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|i| i["code"] == target.code.as_str());
+        assert!(found, "{q:?} does not find {}: {page}", target.full_name);
+    }
+    // The full view of a demo customer works (owner, completeness).
+    let one: Value = admin
+        .get(s.url(&format!("/api/v1/customers/{}", target.id)))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(one["code"], target.code.as_str());
+    assert!(
+        one["owner"]["username"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("rep")
+    );
+
+    // A rep sees exactly the customers it owns.
+    let rep = s.login("rep01", demo::DEMO_PASSWORD).await?;
+    let rep_id = kehu::platform::auth::store::user_by_name(db, "rep01")
+        .await?
+        .expect("rep01")
+        .id;
+    let owned = customers::Entity::find()
+        .filter(customers::Column::OwnerId.eq(rep_id))
+        .count(db)
+        .await?;
+    assert!(owned > 0);
+    let page: Value = rep
+        .get(s.url("/api/v1/customers"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(page["total"].as_u64(), Some(owned));
+
+    // A second run reuses the staff, continues the numbers, and one audit
+    // entry per batch keeps the chain intact.
+    let again = demo::generate(
+        &s.state,
+        &AuditActor::system(),
+        &DemoOptions {
+            customers: 50,
+            ..opts
+        },
+        &mut |_, _| {},
+    )
+    .await?;
+    assert_eq!(again.first_code, Some(format.render(today, 301)));
+    assert_eq!(customers::Entity::find().count(db).await?, 350);
+    let (entries, total) = audit::list(
+        db,
+        &audit::AuditFilter {
+            action: Some("demo_import".into()),
+            ..Default::default()
+        },
+        1,
+        50,
+    )
+    .await?;
+    assert_eq!(total, 4, "3 batches, then 1");
+    assert!(entries.iter().all(|e| e.entity_type == "customer_batch"));
+    let verify = audit::verify(db).await?;
+    assert_eq!(verify.broken, None);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_makes_the_same_customers() -> R {
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let s = TestServer::start().await?;
+        let opts = DemoOptions {
+            customers: 40,
+            reps: 2,
+            seed: 11,
+            batch: 5000,
+        };
+        demo::generate(&s.state, &AuditActor::system(), &opts, &mut |_, _| {}).await?;
+        let rows = customers::Entity::find()
+            .order_by_asc(customers::Column::Id)
+            .all(&s.state.db)
+            .await?;
+        names.push(
+            rows.into_iter()
+                .map(|c| (c.full_name, c.credit_code, c.legal_representative))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(names[0], names[1]);
+    Ok(())
+}
