@@ -309,8 +309,10 @@ pub async fn import(
     let total = good.len();
     progress(Stage::Saving, 0, total);
     let txn = db::begin_write(&state.db).await?;
+    db::begin_bulk(&txn).await?;
     let saving = |done: usize| progress(Stage::Saving, done, total);
     let saved = super::insert_new(&txn, &p.policy, actor, good, now, "import", &saving).await?;
+    db::end_bulk(&txn).await?;
     txn.commit().await?;
     report.imported = saved.len();
     Ok(report)

@@ -1016,8 +1016,6 @@ pub(crate) async fn insert_new(
 ) -> Result<Vec<customers::Model>> {
     let today = now.with_timezone(&policy.timezone()).date_naive();
     let codes = numbering::next_numbers(txn, policy, "customer", today, items.len()).await?;
-    let audit_actor = actor.audit_actor();
-    let mut entries = Vec::with_capacity(items.len());
     let mut done = 0;
     for (chunk, chunk_codes) in items
         .chunks_mut(CUSTOMER_CHUNK)
@@ -1093,12 +1091,6 @@ pub(crate) async fn insert_new(
                 changed_by: Set(actor.username.clone()),
                 ..Default::default()
             });
-            let mut entry = AuditEntry::new(now, &audit_actor, action, "customer", id)
-                .diff(&serde_json::Value::Null, &snapshot(&item.c));
-            if let Some((name, _)) = &item.contact {
-                entry = entry.change("contact", serde_json::Value::Null, name.clone());
-            }
-            entries.push(entry.reason(item.reason.clone()));
         }
         if !contact_rows.is_empty() {
             contacts::Entity::insert_many(contact_rows)
@@ -1117,7 +1109,22 @@ pub(crate) async fn insert_new(
         done += chunk.len();
         progress(done);
     }
-    audit::record_many(txn, entries).await?;
+    // Made a chunk at a time, so 100,000 entries never sit in memory at once.
+    let audit_actor = actor.audit_actor();
+    for chunk in items.chunks(CUSTOMER_CHUNK) {
+        let entries: Vec<AuditEntry> = chunk
+            .iter()
+            .map(|item| {
+                let mut entry = AuditEntry::new(now, &audit_actor, action, "customer", item.c.id)
+                    .diff(&serde_json::Value::Null, &snapshot(&item.c));
+                if let Some((name, _)) = &item.contact {
+                    entry = entry.change("contact", serde_json::Value::Null, name.clone());
+                }
+                entry.reason(item.reason.clone())
+            })
+            .collect();
+        audit::record_many(txn, entries).await?;
+    }
     Ok(items.into_iter().map(|i| i.c).collect())
 }
 

@@ -158,7 +158,7 @@ fn model_hash(m: &audit_log::Model) -> String {
 /// Appends an entry in the caller's transaction. Call it last, just before
 /// commit: on PostgreSQL it locks the chain head until the commit.
 pub async fn record(txn: &DatabaseTransaction, entry: AuditEntry) -> Result<(), DbErr> {
-    record_many(txn, vec![entry]).await
+    record_many(txn, std::iter::once(entry)).await
 }
 
 /// Rows per multi-row insert: 11 columns each, well under both engines'
@@ -168,8 +168,14 @@ const INSERT_CHUNK: usize = 1000;
 /// Appends entries in order, chained as if recorded one by one, reading and
 /// moving the chain head once and inserting with multi-row statements (bulk
 /// imports write one entry per record). Call it last, just before commit.
-pub async fn record_many(txn: &DatabaseTransaction, entries: Vec<AuditEntry>) -> Result<(), DbErr> {
-    if entries.is_empty() {
+/// The entries are taken one chunk at a time, so a lazy iterator keeps
+/// memory flat however many there are.
+pub async fn record_many(
+    txn: &DatabaseTransaction,
+    entries: impl IntoIterator<Item = AuditEntry>,
+) -> Result<(), DbErr> {
+    let mut entries = entries.into_iter().peekable();
+    if entries.peek().is_none() {
         return Ok(());
     }
     let backend = txn.get_database_backend();
@@ -187,7 +193,7 @@ pub async fn record_many(txn: &DatabaseTransaction, entries: Vec<AuditEntry>) ->
         .ok_or_else(|| DbErr::RecordNotFound("audit_head".into()))?;
     let mut seq: i64 = head.try_get("", "seq")?;
     let mut prev_hash: String = head.try_get("", "hash")?;
-    let mut rows = Vec::with_capacity(entries.len().min(INSERT_CHUNK));
+    let mut rows = Vec::with_capacity(INSERT_CHUNK);
     for entry in entries {
         seq += 1;
         let at = truncate_micros(entry.at);
