@@ -226,6 +226,24 @@ async fn a_rep_creates_a_customer_in_the_browser_and_finds_it_by_pinyin() -> any
             .await?
             .click()
             .await?;
+        // Wait for the search results page (the list before it has the row too).
+        for _ in 0..50 {
+            if wd
+                .current_url()
+                .await?
+                .query()
+                .is_some_and(|q| q.contains("q=bjsy"))
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            wd.current_url()
+                .await?
+                .query()
+                .is_some_and(|q| q.contains("q=bjsy"))
+        );
         let row = wd
             .query(By::Css("#customers tbody tr"))
             .first()
