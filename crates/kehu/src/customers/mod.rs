@@ -1365,19 +1365,7 @@ pub(crate) async fn filtered(
     }
     if filter.overdue == Some(true) {
         let now = state.clock.now();
-        q = q.filter(
-            sea_orm::Condition::any()
-                .add(
-                    sea_orm::Condition::all()
-                        .add(customers::Column::BasicComplete.eq(false))
-                        .add(customers::Column::BasicDueAt.lt(now)),
-                )
-                .add(
-                    sea_orm::Condition::all()
-                        .add(customers::Column::FullComplete.eq(false))
-                        .add(customers::Column::FullDueAt.lt(now)),
-                ),
-        );
+        q = q.filter(archive_overdue(now));
     }
     Ok(q)
 }
@@ -2200,6 +2188,21 @@ pub async fn shares(state: &AppState, actor: &Actor, customer_id: i64) -> Result
     Ok(out)
 }
 
+/// Customers whose required archive fields are still missing after their deadline.
+fn archive_overdue(now: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(
+            sea_orm::Condition::all()
+                .add(customers::Column::BasicComplete.eq(false))
+                .add(customers::Column::BasicDueAt.lt(now)),
+        )
+        .add(
+            sea_orm::Condition::all()
+                .add(customers::Column::FullComplete.eq(false))
+                .add(customers::Column::FullDueAt.lt(now)),
+        )
+}
+
 /// Home-page tasks: the actor's own customers whose archive is past its
 /// deadline, and its visits that are overdue.
 pub async fn tasks_for(
@@ -2212,19 +2215,7 @@ pub async fn tasks_for(
     let mut tasks = Vec::new();
     let overdue = customers::Entity::find()
         .filter(customers::Column::OwnerId.eq(actor.user_id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(
-                    sea_orm::Condition::all()
-                        .add(customers::Column::BasicComplete.eq(false))
-                        .add(customers::Column::BasicDueAt.lt(now)),
-                )
-                .add(
-                    sea_orm::Condition::all()
-                        .add(customers::Column::FullComplete.eq(false))
-                        .add(customers::Column::FullDueAt.lt(now)),
-                ),
-        )
+        .filter(archive_overdue(now))
         .count(&state.db)
         .await?;
     if overdue > 0 {
