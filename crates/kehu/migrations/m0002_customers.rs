@@ -5,11 +5,15 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn create(name: &'static str) -> TableCreateStatement {
+pub(super) fn create(name: &'static str) -> TableCreateStatement {
     Table::create().table(name).if_not_exists().to_owned()
 }
 
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+pub(super) fn index(
+    name: &'static str,
+    table: &'static str,
+    cols: &[&'static str],
+) -> IndexCreateStatement {
     let mut idx = Index::create();
     idx.name(name).table(table).if_not_exists();
     for c in cols {
@@ -18,7 +22,7 @@ fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> Inde
     idx.to_owned()
 }
 
-fn fk(
+pub(super) fn fk(
     name: &'static str,
     from: (&'static str, &'static str),
     to: (&'static str, &'static str),

@@ -21,6 +21,10 @@ enum Who {
     Customer(Access),
     /// Someone else's record addressed by id: 404 for every signed-in role.
     OthersRecord,
+    /// A step on another rep's customer property that only the listed
+    /// roles (and admins) may take: other visible roles get 403, sales
+    /// staff who cannot see the customer 404.
+    Property(&'static [Role]),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -44,6 +48,11 @@ const TRANSFER: &[Role] = &[Role::Admin, Role::SalesManager];
 const EXPORT: &[Role] = &[Role::Admin, Role::SalesManager];
 
 const ADMIN: &[Role] = &[Role::Admin];
+const WAREHOUSE: &[Role] = &[Role::Warehouse];
+/// The default policy's verifier of raw material (the fixture's kind).
+const QUALITY: &[Role] = &[Role::Quality];
+const ABNORMALITY: &[Role] = &[Role::Warehouse, Role::Quality, Role::Engineering];
+const COUNT_APPROVERS: &[Role] = &[Role::Finance];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Executive];
 
 const EXPECTED: &[(&str, &str, Who)] = &[
@@ -179,6 +188,121 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/attachments/{id}",
         Who::Customer(Access::Write),
     ),
+    ("GET", "/api/v1/property/notices", Who::SignedIn),
+    ("POST", "/api/v1/property/notices", Who::Roles(SALES)),
+    (
+        "GET",
+        "/api/v1/property/notices/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/property/notices/{id}/lines",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/notices/{id}/receive",
+        Who::Property(WAREHOUSE),
+    ),
+    ("GET", "/api/v1/property/items", Who::SignedIn),
+    ("GET", "/api/v1/property/find", Who::SignedIn),
+    ("GET", "/api/v1/property/due", Who::SignedIn),
+    (
+        "GET",
+        "/api/v1/property/items/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/property/items/{id}/ledger",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/property/items/{id}/history",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/property/items/{id}/documents",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/property/items/{id}/care",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/property/items/{id}/abnormalities",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/api/v1/property/items/{id}/counts",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/verify",
+        Who::Property(QUALITY),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/register",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/move",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/end",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/documents",
+        Who::Property(QUALITY),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/care",
+        Who::Property(QUALITY),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/abnormalities",
+        Who::Property(ABNORMALITY),
+    ),
+    (
+        "POST",
+        "/api/v1/property/items/{id}/counts",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "GET",
+        "/api/v1/property/abnormalities/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/property/abnormalities/{id}/notify",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/abnormalities/{id}/instruction",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/counts/{id}/decide",
+        Who::Property(COUNT_APPROVERS),
+    ),
 ];
 
 fn check(status: StatusCode, who: &Who, role: Role, method: &str, path: &str) {
@@ -208,6 +332,15 @@ fn expected(who: &Who, role: Role) -> Option<StatusCode> {
         Who::Anyone | Who::SignedIn => None,
         Who::OthersRecord => Some(StatusCode::NOT_FOUND),
         Who::Roles(roles) => (!roles.contains(&role)).then_some(StatusCode::FORBIDDEN),
+        Who::Property(roles) => {
+            if role == Role::Admin || roles.contains(&role) {
+                None
+            } else if READ_ALL.contains(&role) {
+                Some(StatusCode::FORBIDDEN)
+            } else {
+                Some(StatusCode::NOT_FOUND)
+            }
+        }
         Who::Customer(access) => {
             if role == Role::Admin {
                 None
@@ -254,6 +387,128 @@ async fn foreign_customer(
     .await?;
     let contact_id = kehu::customers::contacts(&s.state, &other_actor, customer.id).await?[0].id;
     Ok((other_actor, customer, contact_id))
+}
+
+/// An actor for service calls in fixtures.
+async fn actor_of(
+    s: &TestServer,
+    name: &str,
+    roles: &[&str],
+) -> anyhow::Result<kehu::platform::auth::Actor> {
+    let id = s.add_user(name, roles, None).await?;
+    let u = kehu::platform::auth::get_user(&s.state, id).await?;
+    Ok(kehu::platform::auth::Actor {
+        user_id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        roles: u.roles,
+        team_id: None,
+        language: "zh-CN".into(),
+        csrf_token: None,
+        session_id: None,
+    })
+}
+
+/// Property of the foreign customer: a notice, a registered lot with an
+/// open abnormality, and a count waiting for approval:
+/// (notice, item, abnormality, count).
+async fn property_fixture(
+    s: &TestServer,
+    owner: &kehu::platform::auth::Actor,
+    customer_id: i64,
+) -> anyhow::Result<(i64, i64, i64, i64)> {
+    use kehu::property as p;
+    let admin = actor_of(s, "fx_admin", &["admin"]).await?;
+    let n = p::create_notice(
+        &s.state,
+        owner,
+        p::NoticeInput {
+            customer_id: Some(customer_id),
+            expected_on: Some("2026-12-01".into()),
+            lines: vec![p::NoticeLineInput {
+                kind: Some("raw_material".into()),
+                item_name: Some("ABS 粒料".into()),
+                quantity: Some(20),
+                unit: Some("kg".into()),
+                spec: None,
+            }],
+            ..Default::default()
+        },
+    )
+    .await?;
+    let item = p::receive(
+        &s.state,
+        &admin,
+        n.id,
+        p::ReceiveInput {
+            line_id: Some(n.lines[0].id),
+            quantity: Some(10),
+            packaging_ok: true,
+            ..Default::default()
+        },
+    )
+    .await?[0]
+        .id;
+    let report = p::add_document(
+        &s.state,
+        &admin,
+        item,
+        p::DocumentUpload {
+            kind: "report".into(),
+            instruction: None,
+            order_no: None,
+            note: None,
+            filename: "iqc.pdf".into(),
+            data: b"%PDF-1.4 iqc".to_vec(),
+        },
+    )
+    .await?;
+    p::verify(
+        &s.state,
+        &admin,
+        item,
+        p::VerifyInput {
+            verdict: Some("accepted".into()),
+            report_document_id: Some(report.id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    p::register(
+        &s.state,
+        &admin,
+        item,
+        p::RegisterInput {
+            location: Some("KG-A01".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let count = p::count(
+        &s.state,
+        &admin,
+        item,
+        p::CountInput {
+            location: Some("KG-A01".into()),
+            counted_qty: Some(9),
+        },
+    )
+    .await?
+    .id;
+    let abn = p::raise_abnormality(
+        &s.state,
+        &admin,
+        item,
+        p::AbnormalityInput {
+            kind: Some("damaged".into()),
+            description: Some("包装破损".into()),
+            quantity: Some(1),
+            ..Default::default()
+        },
+    )
+    .await?
+    .id;
+    Ok((n.id, item, abn, count))
 }
 
 /// Makes sure the customer has an attachment (an admin's allowed DELETE removes it).
@@ -306,6 +561,7 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
     .await?;
     let (other_actor, customer, mut contact_id) = foreign_customer(&s).await?;
     let mut attachment_id = ensure_attachment(&s, &other_actor, customer.id).await?;
+    let (notice, item, abn, count) = property_fixture(&s, &other_actor, customer.id).await?;
 
     let doc: Value = s
         .client()
@@ -332,6 +588,19 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
         let url = s.url(
             &path
                 .replace("/customers/{id}", &format!("/customers/{}", customer.id))
+                .replace(
+                    "/property/notices/{id}",
+                    &format!("/property/notices/{notice}"),
+                )
+                .replace("/property/items/{id}", &format!("/property/items/{item}"))
+                .replace(
+                    "/property/abnormalities/{id}",
+                    &format!("/property/abnormalities/{abn}"),
+                )
+                .replace(
+                    "/property/counts/{id}",
+                    &format!("/property/counts/{count}"),
+                )
                 .replace("/contacts/{id}", &format!("/contacts/{contact_id}"))
                 .replace(
                     "/attachments/{id}",
@@ -485,6 +754,119 @@ const PAGES: &[(&str, &str, Who)] = &[
         "/customers/attachments/{attachment}/delete",
         Who::Customer(Access::Write),
     ),
+    ("GET", "/property", Who::SignedIn),
+    ("GET", "/property?list=care", Who::SignedIn),
+    ("GET", "/property/find?number=GCC-0000", Who::SignedIn),
+    ("GET", "/property/register", Who::SignedIn),
+    ("GET", "/property/register?format=xlsx", Who::SignedIn),
+    (
+        "GET",
+        "/property/labels?ids={item}",
+        Who::Customer(Access::Read),
+    ),
+    ("GET", "/property/notices/new", Who::Roles(SALES)),
+    ("POST", "/property/notices/new", Who::Roles(SALES)),
+    (
+        "GET",
+        "/property/notices/{notice}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/notices/{notice}/print",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/notices/{notice}/print?format=xlsx",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/notices/{notice}/lines",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/notices/{notice}/receive",
+        Who::Property(WAREHOUSE),
+    ),
+    ("GET", "/property/items/{item}", Who::Customer(Access::Read)),
+    (
+        "GET",
+        "/property/items/{item}/ledger",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/items/{item}/ledger?format=xlsx",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/verify",
+        Who::Property(QUALITY),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/register",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/move",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/end",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/care",
+        Who::Property(QUALITY),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/abnormalities",
+        Who::Property(ABNORMALITY),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/counts",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/items/{item}/documents",
+        Who::Property(QUALITY),
+    ),
+    (
+        "GET",
+        "/property/abnormalities/{abn}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/abnormalities/{abn}?format=xlsx",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/abnormalities/{abn}/notify",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/abnormalities/{abn}/instruction",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/counts/{count}/decide",
+        Who::Property(COUNT_APPROVERS),
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,6 +874,7 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     let target = s.add_user("target", &["sales_rep"], None).await?;
     let (owner, customer, _) = foreign_customer(&s).await?;
+    let (notice, item, abn, count) = property_fixture(&s, &owner, customer.id).await?;
     let team = kehu::platform::auth::create_team(
         &s.state,
         &kehu::platform::audit::AuditActor::system(),
@@ -526,6 +909,10 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                     .replace("{id}", &target.to_string())
                     .replace("{team}", &team.id.to_string())
                     .replace("{customer}", &customer.id.to_string())
+                    .replace("{notice}", &notice.to_string())
+                    .replace("{item}", &item.to_string())
+                    .replace("{abn}", &abn.to_string())
+                    .replace("{count}", &count.to_string())
                     .replace("{attachment}", &attachment.to_string()),
             );
             let r = if *method == "GET" {
@@ -544,7 +931,11 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
             &path
                 .replace("{id}", &target.to_string())
                 .replace("{team}", &team.id.to_string())
-                .replace("{customer}", &customer.id.to_string()),
+                .replace("{customer}", &customer.id.to_string())
+                .replace("{notice}", &notice.to_string())
+                .replace("{item}", &item.to_string())
+                .replace("{abn}", &abn.to_string())
+                .replace("{count}", &count.to_string()),
         );
         let status = anon.get(&url).send().await?.status();
         match who {

@@ -110,15 +110,18 @@ pub async fn list(
         .collect())
 }
 
-pub async fn upload(
-    state: &AppState,
-    actor: &Actor,
-    customer_id: i64,
-    file: Upload,
-) -> Result<AttachmentView> {
-    editable(state, actor, customer_id).await?;
-    let p = state.policy();
-    let policy = &p.policy.customers;
+/// A file that passed the policy's checks, ready to be stored.
+pub(crate) struct Checked {
+    kind: String,
+    filename: String,
+    content_type: String,
+    size: i64,
+    sha: String,
+    data: Vec<u8>,
+}
+
+/// Checks kind, size, type and content against the policy, reporting every problem.
+pub(crate) fn check(policy: &crate::policy::CustomerPolicy, file: Upload) -> Result<Checked> {
     let mut f = Fields::default();
     if !policy.attachment_kinds.iter().any(|k| k.code == file.kind) {
         f.push(FieldError::new("kind", "error.choice_unknown").arg("value", &file.kind));
@@ -145,31 +148,58 @@ pub async fn upload(
         f.push(FieldError::new("file", "error.file_content").arg("ext", &ext));
     }
     f.finish()?;
-    let sha = hex::encode(Sha256::digest(&file.data));
-    let size = i64::try_from(file.data.len()).unwrap_or(i64::MAX);
-    let content_type = mime_guess::from_ext(&ext)
-        .first_or_octet_stream()
-        .to_string();
-    let now = state.clock.now();
-    let txn = db::begin_write(&state.db).await?;
+    Ok(Checked {
+        sha: hex::encode(Sha256::digest(&file.data)),
+        size: i64::try_from(file.data.len()).unwrap_or(i64::MAX),
+        content_type: mime_guess::from_ext(&ext)
+            .first_or_octet_stream()
+            .to_string(),
+        kind: file.kind,
+        filename,
+        data: file.data,
+    })
+}
+
+/// Stores a checked file as an attachment of the customer, in the caller's
+/// transaction (which also writes the audit entry).
+pub(crate) async fn insert(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &Actor,
+    customer_id: i64,
+    file: Checked,
+    now: DateTime<Utc>,
+) -> Result<attachments::Model> {
     // Identical files are stored once.
-    let exists = store::blob_exists(&txn, &sha).await?;
-    if !exists {
-        store::insert_blob(&txn, &sha, file.data).await?;
+    if !store::blob_exists(txn, &file.sha).await? {
+        store::insert_blob(txn, &file.sha, file.data).await?;
     }
-    let saved = attachments::ActiveModel {
+    Ok(attachments::ActiveModel {
         customer_id: Set(customer_id),
         kind: Set(file.kind),
-        filename: Set(filename),
-        content_type: Set(content_type),
-        size: Set(size),
-        sha256: Set(sha),
+        filename: Set(file.filename),
+        content_type: Set(file.content_type),
+        size: Set(file.size),
+        sha256: Set(file.sha),
         created_by: Set(actor.username.clone()),
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
-    .await?;
+    .insert(txn)
+    .await?)
+}
+
+pub async fn upload(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+    file: Upload,
+) -> Result<AttachmentView> {
+    editable(state, actor, customer_id).await?;
+    let p = state.policy();
+    let checked = check(&p.policy.customers, file)?;
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let saved = insert(&txn, actor, customer_id, checked, now).await?;
     super::after_attachments_change(&txn, &p.policy, customer_id, now).await?;
     audit::record(
         &txn,
@@ -180,18 +210,19 @@ pub async fn upload(
             "customer",
             customer_id,
         )
-        .change(
-            "attachment",
-            serde_json::Value::Null,
-            format!(
-                "{} {} ({} bytes, sha256 {})",
-                saved.kind, saved.filename, saved.size, saved.sha256
-            ),
-        ),
+        .change("attachment", serde_json::Value::Null, describe(&saved)),
     )
     .await?;
     txn.commit().await?;
     Ok(AttachmentView::from(&saved))
+}
+
+/// How an attachment appears in the audit log.
+pub(crate) fn describe(a: &attachments::Model) -> String {
+    format!(
+        "{} {} ({} bytes, sha256 {})",
+        a.kind, a.filename, a.size, a.sha256
+    )
 }
 
 /// The file, if its customer is visible to the actor (404 otherwise).

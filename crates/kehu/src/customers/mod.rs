@@ -97,6 +97,51 @@ pub async fn editable(state: &AppState, actor: &Actor, id: i64) -> Result<custom
     }
 }
 
+/// The ids of the customers the actor may see, as a subquery for other
+/// capabilities' lists; `None` when it sees every customer.
+pub async fn visible_ids(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Option<sea_orm::sea_query::SelectStatement>> {
+    Ok(match read_scope(state, actor).await? {
+        Scope::All => None,
+        scope => Some(
+            Query::select()
+                .column(customers::Column::Id)
+                .from(customers::Entity)
+                .cond_where(store::visible(&scope))
+                .to_owned(),
+        ),
+    })
+}
+
+/// The ids of the customers a user owns, as a subquery (its own work lists).
+pub fn owned_ids(user_id: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(customers::Column::Id)
+        .from(customers::Entity)
+        .and_where(customers::Column::OwnerId.eq(user_id))
+        .to_owned()
+}
+
+/// Code, name and owner of customers by id, for other capabilities' lists
+/// (the caller has already kept its rows within the actor's scope).
+pub async fn labels(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, customers::Model>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(customers::Entity::find()
+        .filter(customers::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
 fn may_see_phones(policy: &CustomerPolicy, actor: &Actor) -> bool {
     actor
         .roles

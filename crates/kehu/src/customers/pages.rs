@@ -437,6 +437,9 @@ struct DetailPage {
     shares: Vec<UserRef>,
     staff: Vec<UserRef>,
     attachments: Vec<super::attachments::AttachmentView>,
+    /// The customer's property in the factory (SPEC §4).
+    property: Vec<crate::property::ItemView>,
+    can_notice: bool,
     can_edit: bool,
     errors: FormErrors,
     today: String,
@@ -507,6 +510,8 @@ async fn detail(
         shares: super::shares(state, actor, id).await?,
         staff: super::sales_staff(state).await?,
         attachments: super::attachments::list(state, actor, id).await?,
+        property: crate::property::of_customer(state, actor, id).await?,
+        can_notice: can_edit && crate::property::abilities(state, actor, None).sales,
         can_edit,
         errors,
         today,

@@ -52,6 +52,7 @@ pub async fn acquire_lease(state: &AppState, holder: &str, ttl: Duration) -> Res
 /// scans here; the platform's own work is housekeeping and policy refresh.
 pub async fn run_once(state: &AppState) -> Result<()> {
     super::auth::prune(state).await?;
+    crate::property::scan_due(state).await?;
     Ok(())
 }
 

@@ -41,6 +41,7 @@ pub struct Policy {
     pub numbering: NumberingPolicy,
     pub calendar: CalendarPolicy,
     pub customers: CustomerPolicy,
+    pub property: PropertyPolicy,
 }
 
 /// `[meta]`: what this policy is.
@@ -179,6 +180,127 @@ impl CustomerPolicy {
             "attachment_kinds" => &self.attachment_kinds,
             _ => &[],
         }
+    }
+}
+
+/// `[property]`: customer property (客供品 / 顾客财产, SPEC §4).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyPolicy {
+    /// Property not used for this many months is reported to its sales owner (seed: 2).
+    pub idle_months: u32,
+    /// Calibrations and maintenance this many days ahead show as coming due.
+    pub due_soon_days: u32,
+    /// Whether an overdue calibration blocks issue to production.
+    pub calibration_overdue_blocks_issue: bool,
+    /// Whether overdue maintenance blocks issue to production.
+    pub maintenance_overdue_blocks_issue: bool,
+    /// Whether a usage counter at or past its rated life blocks issue.
+    pub usage_over_life_blocks_issue: bool,
+    /// A usage counter at this share (percent) of its rated life shows as coming due.
+    pub usage_warn_percent: u32,
+    /// Roles that record advance notices, customer instructions, consents and notifications
+    /// (within the customers they may edit).
+    pub sales_roles: Vec<String>,
+    /// Roles that receive, register, store, issue, return and count property.
+    pub warehouse_roles: Vec<String>,
+    /// Roles that may raise an abnormality.
+    pub abnormality_roles: Vec<String>,
+    /// Roles that approve count variances.
+    pub count_approver_roles: Vec<String>,
+    pub kinds: Vec<PropertyKind>,
+    pub locations: Vec<PropertyLocation>,
+}
+
+/// What is tracked of a kind of property: a quantity per lot, or single pieces with serial numbers.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracking {
+    Quantity,
+    Serial,
+}
+
+/// One kind of customer property and the care it needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyKind {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    /// The role that verifies it on receipt (quality, engineering …).
+    pub verifier_role: String,
+    /// The verification report it needs (shown on the verification form), in both languages.
+    pub report_zh: String,
+    pub report_en: String,
+    pub tracking: Tracking,
+    /// Days between calibrations; 0 = not calibrated.
+    pub calibration_days: u32,
+    /// Days between maintenance; 0 = no maintenance plan.
+    pub maintenance_days: u32,
+    /// Whether it has a usage counter (e.g. mold shots) against a rated life.
+    pub usage_counter: bool,
+    /// Care instructions shown with the item, in both languages.
+    pub care_zh: String,
+    pub care_en: String,
+}
+
+impl PropertyKind {
+    pub fn name(&self, locale: &str) -> &str {
+        if locale == "en" { &self.en } else { &self.zh }
+    }
+    pub fn report(&self, locale: &str) -> &str {
+        if locale == "en" {
+            &self.report_en
+        } else {
+            &self.report_zh
+        }
+    }
+    pub fn care(&self, locale: &str) -> &str {
+        if locale == "en" {
+            &self.care_en
+        } else {
+            &self.care_zh
+        }
+    }
+}
+
+/// What a storage location is for.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationPurpose {
+    /// Received, waiting for verification (待检区).
+    Pending,
+    /// Reserved for customer property, separate from company stock.
+    Storage,
+    /// Isolated: abnormal or rejected property (隔离区).
+    Isolation,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PropertyLocation {
+    pub code: String,
+    pub zh: String,
+    pub en: String,
+    pub purpose: LocationPurpose,
+}
+
+impl PropertyLocation {
+    pub fn name(&self, locale: &str) -> &str {
+        if locale == "en" { &self.en } else { &self.zh }
+    }
+}
+
+impl PropertyPolicy {
+    pub fn kind(&self, code: &str) -> Option<&PropertyKind> {
+        self.kinds.iter().find(|k| k.code == code)
+    }
+    pub fn location(&self, code: &str) -> Option<&PropertyLocation> {
+        self.locations.iter().find(|l| l.code == code)
+    }
+    /// The first location with the purpose (validation guarantees one of each).
+    pub fn first_location(&self, purpose: LocationPurpose) -> Option<&PropertyLocation> {
+        self.locations.iter().find(|l| l.purpose == purpose)
     }
 }
 

@@ -8,13 +8,134 @@ use chrono::{Datelike, NaiveDate};
 
 use super::check::FieldPath;
 use super::{
-    CUSTOMER_FIELDS, CalendarPolicy, CustomerPolicy, LocalePolicy, Meta, NumberingPolicy, Policy,
-    PolicyIssueKind, SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm,
-    parse_utc_offset,
+    CUSTOMER_FIELDS, CalendarPolicy, CustomerPolicy, LocalePolicy, LocationPurpose, Meta,
+    NumberingPolicy, Policy, PolicyIssueKind, PropertyPolicy, SUPPORTED_LANGUAGES, SecurityPolicy,
+    WeekdayName, parse_hhmm, parse_utc_offset,
 };
 use crate::platform::number_format::NumberFormat;
 
 type Issues = Vec<(FieldPath, PolicyIssueKind)>;
+
+/// The role names a policy may list.
+const ROLES: &[&str] = &[
+    "admin",
+    "sales_manager",
+    "sales_rep",
+    "customer_service",
+    "quality",
+    "warehouse",
+    "engineering",
+    "finance",
+    "executive",
+];
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|n| (*n).to_owned()).collect()
+}
+
+fn role(value: &str, at: FieldPath, issues: &mut Issues) {
+    if !ROLES.contains(&value) {
+        issues.push((
+            at,
+            PolicyIssueKind::UnknownName {
+                value: value.to_owned(),
+                allowed: names(ROLES),
+            },
+        ));
+    }
+}
+
+/// A code, a Chinese and an English name, none empty, the code unique in its list.
+fn coded<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+    path: &FieldPath,
+    issues: &mut Issues,
+) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, (code, zh, en)) in items.enumerate() {
+        let at = path.index(i);
+        for (key, text) in [("code", code), ("zh", zh), ("en", en)] {
+            if text.trim().is_empty() {
+                issues.push((at.key(key), PolicyIssueKind::EmptyText));
+            }
+        }
+        if let Some(first) = seen.insert(code, i) {
+            issues.push((
+                at.key("code"),
+                PolicyIssueKind::DuplicateCode {
+                    value: code.to_owned(),
+                    first: path.index(first).to_string(),
+                },
+            ));
+        }
+    }
+}
+
+fn property(p: &PropertyPolicy, path: &FieldPath, issues: &mut Issues) {
+    for (name, value) in [
+        ("idle_months", p.idle_months),
+        ("usage_warn_percent", p.usage_warn_percent),
+    ] {
+        if value == 0 {
+            issues.push((path.key(name), PolicyIssueKind::MustBePositive { value: 0 }));
+        }
+    }
+    for (list, roles) in [
+        ("sales_roles", &p.sales_roles),
+        ("warehouse_roles", &p.warehouse_roles),
+        ("abnormality_roles", &p.abnormality_roles),
+        ("count_approver_roles", &p.count_approver_roles),
+    ] {
+        for (i, r) in roles.iter().enumerate() {
+            role(r, path.key(list).index(i), issues);
+        }
+    }
+    if p.kinds.is_empty() {
+        issues.push((path.key("kinds"), PolicyIssueKind::EmptyList));
+    }
+    coded(
+        p.kinds
+            .iter()
+            .map(|k| (k.code.as_str(), k.zh.as_str(), k.en.as_str())),
+        &path.key("kinds"),
+        issues,
+    );
+    for (i, k) in p.kinds.iter().enumerate() {
+        role(
+            &k.verifier_role,
+            path.key("kinds").index(i).key("verifier_role"),
+            issues,
+        );
+    }
+    coded(
+        p.locations
+            .iter()
+            .map(|l| (l.code.as_str(), l.zh.as_str(), l.en.as_str())),
+        &path.key("locations"),
+        issues,
+    );
+    // Every step of the lifecycle needs somewhere to put the goods.
+    for purpose in [
+        LocationPurpose::Pending,
+        LocationPurpose::Storage,
+        LocationPurpose::Isolation,
+    ] {
+        if p.first_location(purpose).is_none() {
+            issues.push((
+                path.key("locations"),
+                PolicyIssueKind::InvalidValue {
+                    detail: format!(
+                        "needs at least one location with purpose = \"{}\"",
+                        serde_json::to_value(purpose)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    ),
+                },
+            ));
+        }
+    }
+}
 
 /// Every semantic issue of `policy`, in document order.
 pub(crate) fn validate(policy: &Policy) -> Issues {
@@ -26,6 +147,7 @@ pub(crate) fn validate(policy: &Policy) -> Issues {
     numbering(&policy.numbering, &root.key("numbering"), &mut issues);
     calendar(&policy.calendar, &root.key("calendar"), &mut issues);
     customers(&policy.customers, &root.key("customers"), &mut issues);
+    property(&policy.property, &root.key("property"), &mut issues);
     issues
 }
 
@@ -64,17 +186,6 @@ fn customers(c: &CustomerPolicy, path: &FieldPath, issues: &mut Issues) {
             },
         ));
     }
-    const ROLES: &[&str] = &[
-        "admin",
-        "sales_manager",
-        "sales_rep",
-        "customer_service",
-        "quality",
-        "warehouse",
-        "engineering",
-        "finance",
-        "executive",
-    ];
     for (list, names) in [
         ("read_all_roles", &c.read_all_roles),
         ("phone_roles", &c.phone_roles),

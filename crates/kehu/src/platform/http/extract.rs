@@ -135,4 +135,19 @@ pub mod blank {
             Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
         }
     }
+
+    /// A checkbox or a JSON boolean: "on", "true", "1" or `true` mean yes; absent means no.
+    pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum B {
+            Bool(bool),
+            Text(String),
+        }
+        Ok(match Option::<B>::deserialize(d)? {
+            None => false,
+            Some(B::Bool(b)) => b,
+            Some(B::Text(s)) => matches!(s.trim(), "on" | "true" | "1" | "yes"),
+        })
+    }
 }
