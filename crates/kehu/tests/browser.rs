@@ -283,3 +283,149 @@ async fn shot(wd: &WebDriver, name: &str) {
         let _ = wd.screenshot(&dir.join(format!("{name}.png"))).await;
     }
 }
+
+/// Signs in through the login page (after dropping any earlier session).
+async fn sign_in(wd: &WebDriver, s: &TestServer, user: &str) -> anyhow::Result<()> {
+    wd.delete_all_cookies().await?;
+    wd.goto(s.url("/login")).await?;
+    wd.query(By::Id("username"))
+        .first()
+        .await?
+        .send_keys(user)
+        .await?;
+    wd.find(By::Id("password"))
+        .await?
+        .send_keys(format!("{user}-password"))
+        .await?;
+    wd.find(By::Css("form[action='/login'] button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wd.query(By::Id("tasks")).first().await?;
+    Ok(())
+}
+
+/// Submits the form `form_css` and waits until the page has changed.
+async fn submit(wd: &WebDriver, form_css: &str) -> anyhow::Result<()> {
+    let old = wd.find(By::Css("html")).await?;
+    wd.find(By::Css(&format!("{form_css} button[type=submit]")))
+        .await?
+        .click()
+        .await?;
+    for _ in 0..100 {
+        if !old.is_present().await.unwrap_or(false) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("{form_css}: the page did not change")
+}
+
+/// Picks an option of a select by its value.
+async fn choose(wd: &WebDriver, select_css: &str, value: &str) -> anyhow::Result<()> {
+    wd.find(By::Css(&format!("{select_css} option[value='{value}']")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow::Result<()> {
+    let Some((_driver, wd)) = start_driver().await? else {
+        return Ok(());
+    };
+    let s = TestServer::start().await?;
+    for (user, role) in [("liming", "sales_rep"), ("keeper", "warehouse"), ("qe", "quality")] {
+        s.add_user(user, &[role], None).await?;
+    }
+    let customer = kehu::customers::create(
+        &s.state,
+        &rep_actor(&s).await?,
+        kehu::customers::CustomerInput {
+            full_name: Some("苏州恒达精密模具有限公司".into()),
+            customer_type: Some("dealer".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let pdf = tempfile::Builder::new().suffix(".pdf").tempfile()?;
+    std::fs::write(pdf.path(), b"%PDF-1.4 signed")?;
+    let pdf_path = pdf.path().to_string_lossy().into_owned();
+    let result = async {
+        // Sales: the advance notice, from the customer's page.
+        sign_in(&wd, &s, "liming").await?;
+        wd.goto(s.url(&format!("/customers/{}", customer.id))).await?;
+        wd.query(By::Css("#property a.button")).first().await?.click().await?;
+        wd.query(By::Id("item_name")).first().await?.send_keys("PA66 粒料").await?;
+        wd.execute("document.getElementById('expected_on').value = '2026-12-01'", vec![]).await?;
+        wd.find(By::Id("quantity")).await?.send_keys("100").await?;
+        wd.find(By::Id("unit")).await?.send_keys("kg").await?;
+        submit(&wd, "form[action='/property/notices/new']").await?;
+        let notice_url = wd.current_url().await?.to_string();
+        assert!(notice_url.contains("/property/notices/"), "{notice_url}");
+        // Warehouse: receipt against the notice, count and packaging checked.
+        sign_in(&wd, &s, "keeper").await?;
+        wd.goto(&notice_url).await?;
+        wd.query(By::Css("input[name=packaging_ok]")).first().await?.click().await?;
+        wd.find(By::Css("input[name=lot_no]")).await?.send_keys("L2611").await?;
+        submit(&wd, "form[action$='/receive']").await?;
+        let item_url = wd
+            .query(By::Css("main ul li a[href^='/property/items/']"))
+            .first()
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+        let item_url = s.url(&item_url);
+        // Quality: the inspection report, then the verification.
+        sign_in(&wd, &s, "qe").await?;
+        wd.goto(&item_url).await?;
+        wd.query(By::Css("#documents input[type=file]")).first().await?.send_keys(&pdf_path).await?;
+        submit(&wd, "#documents form").await?;
+        let report = wd.query(By::Css("#report option:nth-child(2)")).first().await?;
+        report.click().await?;
+        submit(&wd, "#verify").await?;
+        // Warehouse: registration, the label, an issue to the customer's work order.
+        sign_in(&wd, &s, "keeper").await?;
+        wd.goto(&item_url).await?;
+        submit(&wd, "#register").await?;
+        let number = wd.query(By::Css("#facts dd b")).first().await?.text().await?;
+        assert!(number.starts_with("GCC-"), "{number}");
+        wd.find(By::LinkText("标识卡")).await?.click().await?;
+        let label = wd.query(By::Css(".label")).first().await?.text().await?;
+        assert!(label.contains("苏州恒达精密模具有限公司") && label.contains(&number), "{label}");
+        assert!(wd.find(By::Css(".label svg")).await.is_ok(), "QR code on the label");
+        shot(&wd, "property-label").await;
+        wd.goto(&item_url).await?;
+        wd.find(By::Id("is_qty")).await?.clear().await?;
+        wd.find(By::Id("is_qty")).await?.send_keys("40").await?;
+        wd.find(By::Id("is_order")).await?.send_keys("WO-2611-07").await?;
+        submit(&wd, "#issue").await?;
+        // Sales: the customer's written instruction to take the rest back.
+        sign_in(&wd, &s, "liming").await?;
+        wd.goto(&item_url).await?;
+        choose(&wd, "#d_kind", "instruction").await?;
+        choose(&wd, "#d_instr", "return").await?;
+        wd.find(By::Css("#documents input[type=file]")).await?.send_keys(&pdf_path).await?;
+        submit(&wd, "#documents form").await?;
+        // Warehouse: the return to the customer, with the instruction chosen.
+        sign_in(&wd, &s, "keeper").await?;
+        wd.goto(&item_url).await?;
+        wd.query(By::Css("#e_doc option:nth-child(2)")).first().await?.click().await?;
+        submit(&wd, "#end").await?;
+        let state = wd.query(By::Css("#facts .state-line .chip")).first().await?.text().await?;
+        assert_eq!(state, "已处置");
+        let history = wd.find(By::Id("history")).await?.text().await?;
+        for step in ["收货", "验证", "登记", "发料", "退回顾客"] {
+            assert!(history.contains(step), "{step} missing from the history: {history}");
+        }
+        shot(&wd, "property-item").await;
+        wd.goto(s.url("/property/register")).await?;
+        shot(&wd, "property-register").await;
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    wd.quit().await?;
+    result
+}

@@ -928,6 +928,7 @@ mod tests {
                     "locale",
                     "meta",
                     "numbering",
+                    "property",
                     "security"
                 ]
                 .map(String::from)
@@ -1098,6 +1099,7 @@ mod tests {
                 "locale",
                 "meta",
                 "numbering",
+                "property",
                 "security"
             ]
         );
