@@ -731,6 +731,16 @@ const PAGES: &[(&str, &str, Who)] = &[
     ),
     (
         "POST",
+        "/customers/{customer}/contacts/{contact}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/customers/{customer}/contacts/{contact}/delete",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
         "/customers/{customer}/interactions",
         Who::Customer(Access::Note),
     ),
@@ -873,7 +883,7 @@ const PAGES: &[(&str, &str, Who)] = &[
 async fn every_page_with_every_role() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     let target = s.add_user("target", &["sales_rep"], None).await?;
-    let (owner, customer, _) = foreign_customer(&s).await?;
+    let (owner, customer, contact) = foreign_customer(&s).await?;
     let (notice, item, abn, count) = property_fixture(&s, &owner, customer.id).await?;
     let team = kehu::platform::auth::create_team(
         &s.state,
@@ -909,6 +919,7 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                     .replace("{id}", &target.to_string())
                     .replace("{team}", &team.id.to_string())
                     .replace("{customer}", &customer.id.to_string())
+                    .replace("{contact}", &contact.to_string())
                     .replace("{notice}", &notice.to_string())
                     .replace("{item}", &item.to_string())
                     .replace("{abn}", &abn.to_string())

@@ -336,7 +336,11 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
         return Ok(());
     };
     let s = TestServer::start().await?;
-    for (user, role) in [("liming", "sales_rep"), ("keeper", "warehouse"), ("qe", "quality")] {
+    for (user, role) in [
+        ("liming", "sales_rep"),
+        ("keeper", "warehouse"),
+        ("qe", "quality"),
+    ] {
         s.add_user(user, &[role], None).await?;
     }
     let customer = kehu::customers::create(
@@ -355,10 +359,23 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
     let result = async {
         // Sales: the advance notice, from the customer's page.
         sign_in(&wd, &s, "liming").await?;
-        wd.goto(s.url(&format!("/customers/{}", customer.id))).await?;
-        wd.query(By::Css("#property a.button")).first().await?.click().await?;
-        wd.query(By::Id("item_name")).first().await?.send_keys("PA66 粒料").await?;
-        wd.execute("document.getElementById('expected_on').value = '2026-12-01'", vec![]).await?;
+        wd.goto(s.url(&format!("/customers/{}", customer.id)))
+            .await?;
+        wd.query(By::Css("#property a.button"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        wd.query(By::Id("item_name"))
+            .first()
+            .await?
+            .send_keys("PA66 粒料")
+            .await?;
+        wd.execute(
+            "document.getElementById('expected_on').value = '2026-12-01'",
+            vec![],
+        )
+        .await?;
         wd.find(By::Id("quantity")).await?.send_keys("100").await?;
         wd.find(By::Id("unit")).await?.send_keys("kg").await?;
         submit(&wd, "form[action='/property/notices/new']").await?;
@@ -367,8 +384,15 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
         // Warehouse: receipt against the notice, count and packaging checked.
         sign_in(&wd, &s, "keeper").await?;
         wd.goto(&notice_url).await?;
-        wd.query(By::Css("input[name=packaging_ok]")).first().await?.click().await?;
-        wd.find(By::Css("input[name=lot_no]")).await?.send_keys("L2611").await?;
+        wd.query(By::Css("input[name=packaging_ok]"))
+            .first()
+            .await?
+            .click()
+            .await?;
+        wd.find(By::Css("input[name=lot_no]"))
+            .await?
+            .send_keys("L2611")
+            .await?;
         submit(&wd, "form[action$='/receive']").await?;
         let item_url = wd
             .query(By::Css("main ul li a[href^='/property/items/']"))
@@ -381,44 +405,80 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
         // Quality: the inspection report, then the verification.
         sign_in(&wd, &s, "qe").await?;
         wd.goto(&item_url).await?;
-        wd.query(By::Css("#documents input[type=file]")).first().await?.send_keys(&pdf_path).await?;
+        wd.query(By::Css("#documents input[type=file]"))
+            .first()
+            .await?
+            .send_keys(&pdf_path)
+            .await?;
         submit(&wd, "#documents form").await?;
-        let report = wd.query(By::Css("#report option:nth-child(2)")).first().await?;
+        let report = wd
+            .query(By::Css("#report option:nth-child(2)"))
+            .first()
+            .await?;
         report.click().await?;
         submit(&wd, "#verify").await?;
         // Warehouse: registration, the label, an issue to the customer's work order.
         sign_in(&wd, &s, "keeper").await?;
         wd.goto(&item_url).await?;
         submit(&wd, "#register").await?;
-        let number = wd.query(By::Css("#facts dd b")).first().await?.text().await?;
+        let number = wd
+            .query(By::Css("#facts dd b"))
+            .first()
+            .await?
+            .text()
+            .await?;
         assert!(number.starts_with("GCC-"), "{number}");
         wd.find(By::LinkText("标识卡")).await?.click().await?;
         let label = wd.query(By::Css(".label")).first().await?.text().await?;
-        assert!(label.contains("苏州恒达精密模具有限公司") && label.contains(&number), "{label}");
-        assert!(wd.find(By::Css(".label svg")).await.is_ok(), "QR code on the label");
+        assert!(
+            label.contains("苏州恒达精密模具有限公司") && label.contains(&number),
+            "{label}"
+        );
+        assert!(
+            wd.find(By::Css(".label svg")).await.is_ok(),
+            "QR code on the label"
+        );
         shot(&wd, "property-label").await;
         wd.goto(&item_url).await?;
         wd.find(By::Id("is_qty")).await?.clear().await?;
         wd.find(By::Id("is_qty")).await?.send_keys("40").await?;
-        wd.find(By::Id("is_order")).await?.send_keys("WO-2611-07").await?;
+        wd.find(By::Id("is_order"))
+            .await?
+            .send_keys("WO-2611-07")
+            .await?;
         submit(&wd, "#issue").await?;
         // Sales: the customer's written instruction to take the rest back.
         sign_in(&wd, &s, "liming").await?;
         wd.goto(&item_url).await?;
         choose(&wd, "#d_kind", "instruction").await?;
         choose(&wd, "#d_instr", "return").await?;
-        wd.find(By::Css("#documents input[type=file]")).await?.send_keys(&pdf_path).await?;
+        wd.find(By::Css("#documents input[type=file]"))
+            .await?
+            .send_keys(&pdf_path)
+            .await?;
         submit(&wd, "#documents form").await?;
         // Warehouse: the return to the customer, with the instruction chosen.
         sign_in(&wd, &s, "keeper").await?;
         wd.goto(&item_url).await?;
-        wd.query(By::Css("#e_doc option:nth-child(2)")).first().await?.click().await?;
+        wd.query(By::Css("#e_doc option:nth-child(2)"))
+            .first()
+            .await?
+            .click()
+            .await?;
         submit(&wd, "#end").await?;
-        let state = wd.query(By::Css("#facts .state-line .chip")).first().await?.text().await?;
+        let state = wd
+            .query(By::Css("#facts .state-line .chip"))
+            .first()
+            .await?
+            .text()
+            .await?;
         assert_eq!(state, "已处置");
         let history = wd.find(By::Id("history")).await?.text().await?;
         for step in ["收货", "验证", "登记", "发料", "退回顾客"] {
-            assert!(history.contains(step), "{step} missing from the history: {history}");
+            assert!(
+                history.contains(step),
+                "{step} missing from the history: {history}"
+            );
         }
         shot(&wd, "property-item").await;
         wd.goto(s.url("/property/register")).await?;

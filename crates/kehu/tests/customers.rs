@@ -553,3 +553,102 @@ async fn attachments_are_checked_stored_and_served_in_scope() -> R {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contacts_are_edited_and_deleted_from_the_customer_page() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (st, c) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "无锡华光锅炉有限公司", "customer_type": "dealer",
+                   "contact_name": "王五", "contact_phone": "13900001111"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED);
+    let cid = c["id"].as_i64().unwrap_or_default();
+    let (_, contacts) = rep
+        .get(&format!("/api/v1/customers/{cid}/contacts"))
+        .await?;
+    let k = contacts["items"][0].clone();
+    let kid = k["id"].as_i64().unwrap_or_default();
+    let page = s.login("rep", "rep-password").await?;
+    let html = page
+        .get(s.url(&format!("/customers/{cid}")))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        html.contains(&format!("/customers/{cid}/contacts/{kid}")),
+        "edit form on the page"
+    );
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    let version = k["version"].to_string();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("name", "王五"),
+        ("title", "采购经理"),
+        ("phones", "13900001111, 0510-88886666"),
+    ];
+    let r = page
+        .post(s.url(&format!("/customers/{cid}/contacts/{kid}")))
+        .form(&form)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, contacts) = rep
+        .get(&format!("/api/v1/customers/{cid}/contacts"))
+        .await?;
+    assert_eq!(contacts["items"][0]["title"], "采购经理");
+    assert_eq!(
+        contacts["items"][0]["phones"].as_array().map(Vec::len),
+        Some(2)
+    );
+    // The same form again carries a stale version: refused, nothing changes.
+    let stale = [
+        ("csrf", csrf.as_str()),
+        ("version", version.as_str()),
+        ("name", "赵六"),
+    ];
+    let r = page
+        .post(s.url(&format!("/customers/{cid}/contacts/{kid}")))
+        .form(&stale)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let (_, contacts) = rep
+        .get(&format!("/api/v1/customers/{cid}/contacts"))
+        .await?;
+    assert_eq!(contacts["items"][0]["name"], "王五");
+    // Another customer's address does not reach this contact.
+    let (_, other) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "常州天合光能有限公司", "customer_type": "dealer"}),
+        )
+        .await?;
+    let r = page
+        .post(s.url(&format!("/customers/{}/contacts/{kid}/delete", other["id"])))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = page
+        .post(s.url(&format!("/customers/{cid}/contacts/{kid}/delete")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, contacts) = rep
+        .get(&format!("/api/v1/customers/{cid}/contacts"))
+        .await?;
+    assert_eq!(contacts["total"], 0);
+    Ok(())
+}

@@ -48,6 +48,14 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(detail_page))
         .route("/customers/{id}/edit", get(edit_page).post(edit_submit))
         .route("/customers/{id}/contacts", post(contact_submit))
+        .route(
+            "/customers/{id}/contacts/{contact}",
+            post(contact_edit_submit),
+        )
+        .route(
+            "/customers/{id}/contacts/{contact}/delete",
+            post(contact_delete_submit),
+        )
         .route("/customers/{id}/interactions", post(interaction_submit))
         .route("/customers/{id}/visit-plans", post(visit_plan_submit))
         .route("/customers/{id}/shares", post(share_submit))
@@ -551,6 +559,39 @@ async fn contact_submit(
     FormBody(f): FormBody<ContactInput>,
 ) -> Result<Response> {
     let r = super::add_contact(&state, &actor, id, f).await.map(|_| ());
+    after_sub_form(&state, &actor, id, "contacts", r).await
+}
+
+/// The contact, if it belongs to the customer in the address (404 otherwise).
+async fn contact_of(state: &AppState, actor: &Actor, id: i64, contact: i64) -> Result<()> {
+    let contacts = super::contacts(state, actor, id).await?;
+    if contacts.iter().any(|c| c.id == contact) {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+async fn contact_edit_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, contact)): Path<(i64, i64)>,
+    FormBody(f): FormBody<ContactInput>,
+) -> Result<Response> {
+    contact_of(&state, &actor, id, contact).await?;
+    let r = super::update_contact(&state, &actor, contact, f)
+        .await
+        .map(|_| ());
+    after_sub_form(&state, &actor, id, "contacts", r).await
+}
+
+async fn contact_delete_submit(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path((id, contact)): Path<(i64, i64)>,
+) -> Result<Response> {
+    contact_of(&state, &actor, id, contact).await?;
+    let r = super::delete_contact(&state, &actor, contact).await;
     after_sub_form(&state, &actor, id, "contacts", r).await
 }
 
