@@ -308,7 +308,7 @@ async fn sign_in(wd: &WebDriver, s: &TestServer, user: &str) -> anyhow::Result<(
 /// Submits the form `form_css` and waits until the page has changed.
 async fn submit(wd: &WebDriver, form_css: &str) -> anyhow::Result<()> {
     let old = wd.find(By::Css("html")).await?;
-    wd.find(By::Css(&format!("{form_css} button[type=submit]")))
+    wd.find(By::Css(format!("{form_css} button[type=submit]")))
         .await?
         .click()
         .await?;
@@ -323,7 +323,7 @@ async fn submit(wd: &WebDriver, form_css: &str) -> anyhow::Result<()> {
 
 /// Picks an option of a select by its value.
 async fn choose(wd: &WebDriver, select_css: &str, value: &str) -> anyhow::Result<()> {
-    wd.find(By::Css(&format!("{select_css} option[value='{value}']")))
+    wd.find(By::Css(format!("{select_css} option[value='{value}']")))
         .await?
         .click()
         .await?;
