@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0002_customers;
+mod m0004_property_agreements;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_platform::Migration),
             Box::new(m0002_customers::Migration),
+            Box::new(m0004_property_agreements::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod migrations;
 pub mod platform;
 pub mod policy;
+pub mod property;
 pub mod testing;
 
 pub use platform::app::{App, serve};

@@ -18,6 +18,8 @@ enum Who {
     /// Acts on a customer owned by another sales rep: admins may, the
     /// policy's read-all roles may read (and, for `Note`, add notes such as
     /// interactions) but get 403 on writes, other sales staff get 404.
+    /// `WriteAlso(roles)`: a write the listed read-all roles may make too
+    /// (goods in and out by the warehouse, settlements and payments by finance).
     Customer(Access),
     /// Someone else's record addressed by id: 404 for every signed-in role.
     OthersRecord,
@@ -28,6 +30,7 @@ enum Access {
     Read,
     Note,
     Write,
+    WriteAlso(&'static [Role]),
 }
 
 const READ_ALL: &[Role] = &[
@@ -42,6 +45,11 @@ const SALES: &[Role] = &[Role::Admin, Role::SalesManager, Role::SalesRep];
 const TRANSFER: &[Role] = &[Role::Admin, Role::SalesManager];
 /// The default policy's `customers.export_roles`.
 const EXPORT: &[Role] = &[Role::Admin, Role::SalesManager];
+
+/// Goods in and out of consignment and custody agreements.
+const GOODS: Access = Access::WriteAlso(&[Role::Warehouse]);
+/// Consignment settlements and custody payments.
+const SETTLE: Access = Access::WriteAlso(&[Role::Finance]);
 
 const ADMIN: &[Role] = &[Role::Admin];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Executive];
@@ -179,6 +187,85 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/attachments/{id}",
         Who::Customer(Access::Write),
     ),
+    ("GET", "/api/v1/property/consignment", Who::SignedIn),
+    ("POST", "/api/v1/property/consignment", Who::Roles(SALES)),
+    (
+        "GET",
+        "/api/v1/property/consignment/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "PATCH",
+        "/api/v1/property/consignment/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/receipts",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/sales",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/returns",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/return-unsold",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/end",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "GET",
+        "/api/v1/property/consignment/{id}/statement",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/settlements",
+        Who::Customer(SETTLE),
+    ),
+    ("GET", "/api/v1/property/custody", Who::SignedIn),
+    ("POST", "/api/v1/property/custody", Who::Roles(SALES)),
+    (
+        "GET",
+        "/api/v1/property/custody/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "PATCH",
+        "/api/v1/property/custody/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/check-ins",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/check-outs",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/payments",
+        Who::Customer(SETTLE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/end",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 fn check(status: StatusCode, who: &Who, role: Role, method: &str, path: &str) {
@@ -212,7 +299,13 @@ fn expected(who: &Who, role: Role) -> Option<StatusCode> {
             if role == Role::Admin {
                 None
             } else if READ_ALL.contains(&role) {
-                (*access == Access::Write).then_some(StatusCode::FORBIDDEN)
+                match access {
+                    Access::Write => Some(StatusCode::FORBIDDEN),
+                    Access::WriteAlso(roles) => {
+                        (!roles.contains(&role)).then_some(StatusCode::FORBIDDEN)
+                    }
+                    Access::Read | Access::Note => None,
+                }
             } else {
                 Some(StatusCode::NOT_FOUND)
             }
@@ -254,6 +347,66 @@ async fn foreign_customer(
     .await?;
     let contact_id = kehu::customers::contacts(&s.state, &other_actor, customer.id).await?[0].id;
     Ok((other_actor, customer, contact_id))
+}
+
+/// A consignment and a custody agreement of the foreign customer, each with goods: (consignment id, custody id).
+async fn foreign_agreements(
+    s: &TestServer,
+    owner: &kehu::platform::auth::Actor,
+    customer_id: i64,
+) -> anyhow::Result<(i64, i64)> {
+    use kehu::property::agreements as ag;
+    let c = ag::create_consignment(
+        &s.state,
+        owner,
+        ag::ConsignmentInput {
+            customer_id: Some(customer_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let receipt = ag::ReceiptInput {
+        item: Some("保温杯".into()),
+        quantity: Some("5".into()),
+        ..Default::default()
+    };
+    ag::receive(&s.state, owner, c.summary.id, receipt).await?;
+    let k = ag::create_custody(
+        &s.state,
+        owner,
+        ag::CustodyInput {
+            customer_id: Some(customer_id),
+            monthly_fee: Some("300".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let check_in = ag::CheckInput {
+        item: Some("钢琴".into()),
+        quantity: Some("1".into()),
+        ..Default::default()
+    };
+    ag::check_in(&s.state, owner, k.summary.id, check_in).await?;
+    Ok((c.summary.id, k.summary.id))
+}
+
+/// The versions of the agreements (a walk that changes nothing leaves them).
+async fn agreement_versions(
+    s: &TestServer,
+    owner: &kehu::platform::auth::Actor,
+    (consignment, custody): (i64, i64),
+) -> anyhow::Result<(i64, i64)> {
+    use kehu::property::agreements as ag;
+    Ok((
+        ag::consignment(&s.state, owner, consignment)
+            .await?
+            .summary
+            .version,
+        ag::custody(&s.state, owner, custody, &None)
+            .await?
+            .summary
+            .version,
+    ))
 }
 
 /// Makes sure the customer has an attachment (an admin's allowed DELETE removes it).
@@ -306,6 +459,8 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
     .await?;
     let (other_actor, customer, mut contact_id) = foreign_customer(&s).await?;
     let mut attachment_id = ensure_attachment(&s, &other_actor, customer.id).await?;
+    let agreements = foreign_agreements(&s, &other_actor, customer.id).await?;
+    let versions = agreement_versions(&s, &other_actor, agreements).await?;
 
     let doc: Value = s
         .client()
@@ -332,6 +487,11 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
         let url = s.url(
             &path
                 .replace("/customers/{id}", &format!("/customers/{}", customer.id))
+                .replace(
+                    "/consignment/{id}",
+                    &format!("/consignment/{}", agreements.0),
+                )
+                .replace("/custody/{id}", &format!("/custody/{}", agreements.1))
                 .replace("/contacts/{id}", &format!("/contacts/{contact_id}"))
                 .replace(
                     "/attachments/{id}",
@@ -395,6 +555,11 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
             .await?
             .version,
         1
+    );
+    // The walk changed nothing: the agreements are as they were.
+    assert_eq!(
+        agreement_versions(&s, &other_actor, agreements).await?,
+        versions
     );
     // The walk changed nothing: the stranger's token is still live.
     assert!(
@@ -485,6 +650,100 @@ const PAGES: &[(&str, &str, Who)] = &[
         "/customers/attachments/{attachment}/delete",
         Who::Customer(Access::Write),
     ),
+    ("GET", "/property/consignment", Who::SignedIn),
+    (
+        "GET",
+        "/property/consignment?q=JSXY&status=active",
+        Who::SignedIn,
+    ),
+    ("POST", "/property/consignment", Who::Roles(SALES)),
+    (
+        "GET",
+        "/property/consignment/{consignment}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/consignment/{consignment}/statement?month=2026-01",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/consignment/{consignment}/statement?month=2026-01&format=xlsx",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/edit",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/receipts",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/sales",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/returns",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/return-unsold",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/end",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/settlements",
+        Who::Customer(SETTLE),
+    ),
+    ("GET", "/property/custody", Who::SignedIn),
+    ("POST", "/property/custody", Who::Roles(SALES)),
+    (
+        "GET",
+        "/property/custody/{custody}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/custody/{custody}?as_of=2026-12-31",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/edit",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/check-ins",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/check-outs",
+        Who::Customer(GOODS),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/payments",
+        Who::Customer(SETTLE),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/end",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -492,6 +751,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     let target = s.add_user("target", &["sales_rep"], None).await?;
     let (owner, customer, _) = foreign_customer(&s).await?;
+    let agreements = foreign_agreements(&s, &owner, customer.id).await?;
+    let versions = agreement_versions(&s, &owner, agreements).await?;
     let team = kehu::platform::auth::create_team(
         &s.state,
         &kehu::platform::audit::AuditActor::system(),
@@ -526,6 +787,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                     .replace("{id}", &target.to_string())
                     .replace("{team}", &team.id.to_string())
                     .replace("{customer}", &customer.id.to_string())
+                    .replace("{consignment}", &agreements.0.to_string())
+                    .replace("{custody}", &agreements.1.to_string())
                     .replace("{attachment}", &attachment.to_string()),
             );
             let r = if *method == "GET" {
@@ -544,7 +807,9 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
             &path
                 .replace("{id}", &target.to_string())
                 .replace("{team}", &team.id.to_string())
-                .replace("{customer}", &customer.id.to_string()),
+                .replace("{customer}", &customer.id.to_string())
+                .replace("{consignment}", &agreements.0.to_string())
+                .replace("{custody}", &agreements.1.to_string()),
         );
         let status = anon.get(&url).send().await?.status();
         match who {
@@ -552,5 +817,7 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
             _ => assert_eq!(status, StatusCode::SEE_OTHER, "{method} {path}"),
         }
     }
+    // The walk changed nothing on the agreements.
+    assert_eq!(agreement_versions(&s, &owner, agreements).await?, versions);
     Ok(())
 }

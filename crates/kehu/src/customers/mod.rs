@@ -97,6 +97,57 @@ pub async fn editable(state: &AppState, actor: &Actor, id: i64) -> Result<custom
     }
 }
 
+/// The ids of the customers the actor may see, as a sub-query (`None`: every customer), so
+/// another capability keeps its own lists inside the caller's scope in one query.
+pub async fn visible_ids(
+    state: &AppState,
+    actor: &Actor,
+) -> Result<Option<sea_orm::sea_query::SelectStatement>> {
+    use sea_orm::QuerySelect;
+    Ok(match read_scope(state, actor).await? {
+        Scope::All => None,
+        scope => Some(
+            store::scoped(&scope)
+                .select_only()
+                .column(customers::Column::Id)
+                .into_query(),
+        ),
+    })
+}
+
+/// What another capability shows of a customer next to its own records.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerLabel {
+    pub id: i64,
+    pub code: String,
+    pub full_name: String,
+    pub owner_id: i64,
+}
+
+/// Labels of customers by id, for rows the caller has already kept inside its scope.
+pub async fn labels(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, CustomerLabel>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(customers::Entity::find()
+        .filter(customers::Column::Id.is_in(ids.iter().copied()))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.id,
+                CustomerLabel {
+                    id: c.id,
+                    code: c.code,
+                    full_name: c.full_name,
+                    owner_id: c.owner_id,
+                },
+            )
+        })
+        .collect())
+}
+
 fn may_see_phones(policy: &CustomerPolicy, actor: &Actor) -> bool {
     actor
         .roles

@@ -62,6 +62,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(crate::policy::api::routes())
         .merge(super::numbering_api::routes())
         .merge(crate::customers::api::routes())
+        .merge(crate::property::agreements::api::routes())
 }
 
 /// The OpenAPI document of the whole API.
@@ -76,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::audit_api::page_routes())
         .merge(crate::policy::pages::routes())
         .merge(crate::customers::pages::routes())
+        .merge(crate::property::agreements::pages::routes())
         .merge(shell::routes());
     Router::new()
         .merge(api)

@@ -266,6 +266,7 @@ async fn tasks_for(state: &AppState, actor: &Actor) -> Result<Vec<Task>> {
     let mut tasks = Vec::new();
     tasks.extend(crate::policy::pages::tasks_for(state, actor));
     tasks.extend(crate::customers::tasks_for(state, actor).await?);
+    tasks.extend(crate::property::agreements::tasks_for(state, actor).await?);
     Ok(tasks)
 }
 
