@@ -1038,3 +1038,60 @@ async fn pages_record_agreements_and_show_errors_beside_the_form() -> R {
     assert!(list.contains("JYXY-2026-0001") && list.contains("宁波恒通"));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sales_never_take_the_stock_below_zero() -> R {
+    let w = world("2026-03-10T02:00:00Z").await?;
+    let (st, a) = w
+        .rep
+        .post(
+            CONSIGNMENT,
+            json!({"customer_id": w.customer_id, "start_date": "2026-03-01"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let path = format!("{CONSIGNMENT}/{}", a["id"]);
+    let (_, a) = w
+        .warehouse
+        .post(
+            &format!("{path}/receipts"),
+            json!({"item": "保温杯", "quantity": "5"}),
+        )
+        .await?;
+    let item_id = a["stock"][0]["item_id"].clone();
+    let sales = (0..8).map(|_| {
+        let (c, token, url) = (
+            w.rep.c.clone(),
+            w.rep.token.clone(),
+            w.s.url(&format!("{path}/sales")),
+        );
+        let body = json!({"item_id": item_id, "quantity": "1", "amount": "10"});
+        tokio::spawn(async move {
+            c.post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .map(|r| r.status())
+        })
+    });
+    let mut statuses = Vec::new();
+    for s in sales {
+        statuses.push(s.await??);
+    }
+    let ok = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!((ok, refused), (5, 3), "{statuses:?}");
+    let (_, a) = w.rep.get(&path).await?;
+    assert_eq!(a["stock"][0]["on_hand"], "0");
+    assert_eq!(a["stock"][0]["sold"], "5");
+    // Every sale moved the version once: 1 + receipt + 5 sales.
+    assert_eq!(a["version"], 7);
+    Ok(())
+}

@@ -2600,3 +2600,87 @@ pub async fn abilities(state: &AppState, actor: &Actor, customer_id: i64) -> Abi
         settle: allowed(state, actor, customer_id, Action::Settle).await,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::platform::i18n::{Lang, tr};
+
+    /// Catalogue keys quoted in the module's sources and templates, and the ones built at run
+    /// time, must exist in both languages.
+    #[test]
+    fn every_catalogue_key_has_both_languages() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut keys: Vec<String> = Vec::new();
+        for dir in ["src/property/agreements", "templates/property/agreements"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                for prefix in ["\"agreements.", "\"consignment.", "\"custody."] {
+                    for (at, _) in text.match_indices(prefix) {
+                        let rest = &text[at + 1..];
+                        let key: String = rest
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                            .collect();
+                        // Prefixes completed at run time are listed below.
+                        if !key.ends_with('.') && rest[key.len()..].starts_with('"') {
+                            keys.push(key);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(keys.len() > 100, "{}", keys.len());
+        for kind in ["receipt", "sale", "return"] {
+            keys.push(format!("consignment.kind.{kind}"));
+        }
+        for kind in ["in", "out"] {
+            keys.push(format!("custody.kind.{kind}"));
+        }
+        for field in [
+            "customer_id",
+            "version",
+            "start_date",
+            "end_date",
+            "cost_ratio",
+            "consignment_ratio",
+            "notes",
+            "item",
+            "item_id",
+            "spec",
+            "unit",
+            "quantity",
+            "unit_price",
+            "received_at",
+            "returned_at",
+            "sold_at",
+            "amount",
+            "month",
+            "monthly_fee",
+            "late_fee_rate",
+            "payment_due_day",
+            "moved_on",
+            "paid_on",
+            "reference",
+            "as_of",
+            "format",
+            "form",
+        ] {
+            keys.push(format!("agreements.field.{field}"));
+        }
+        for key in [
+            "policy.issue.out_of_range",
+            "policy.issue.too_many_decimals",
+        ] {
+            keys.push(key.into());
+        }
+        keys.sort();
+        keys.dedup();
+        for key in &keys {
+            let (en, zh) = (tr(Lang::En, key, &[]), tr(Lang::Zh, key, &[]));
+            assert_ne!(&en, key, "{key} has no English");
+            assert_ne!(&zh, key, "{key} has no Chinese");
+            assert_ne!(en, zh, "{key}: English falls back to Chinese");
+        }
+    }
+}
