@@ -55,9 +55,9 @@ use crate::policy::Policy;
 
 // ------------------------------------------------------------------ shared
 
-/// The customer of an agreement, when the actor may take `action` on it: 404 when the customer
-/// is out of the actor's sight, 403 when its role may not take the action or it may only read
-/// the customer.
+/// Whether the actor may take `action` on a customer's agreements: 404 when the customer is out
+/// of the actor's sight (checked first, so existence does not leak), 403 when its role may not
+/// take the action or, for sales staff, it may only read the customer.
 async fn authorize(
     state: &AppState,
     actor: &Actor,
