@@ -18,11 +18,13 @@ enum Who {
     /// Acts on a customer owned by another sales rep: admins may, the
     /// policy's read-all roles may read (and, for `Note`, add notes such as
     /// interactions) but get 403 on writes, other sales staff get 404.
-    /// `WriteAlso(roles)`: a write the listed read-all roles may make too
-    /// (goods in and out by the warehouse, settlements and payments by finance).
     Customer(Access),
     /// Someone else's record addressed by id: 404 for every signed-in role.
     OthersRecord,
+    /// A step on another rep's customer property that only the listed
+    /// roles (and admins) may take: other visible roles get 403, sales
+    /// staff who cannot see the customer 404.
+    Property(&'static [Role]),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -30,7 +32,6 @@ enum Access {
     Read,
     Note,
     Write,
-    WriteAlso(&'static [Role]),
 }
 
 const READ_ALL: &[Role] = &[
@@ -46,12 +47,10 @@ const TRANSFER: &[Role] = &[Role::Admin, Role::SalesManager];
 /// The default policy's `customers.export_roles`.
 const EXPORT: &[Role] = &[Role::Admin, Role::SalesManager];
 
-/// Goods in and out of consignment and custody agreements.
-const GOODS: Access = Access::WriteAlso(&[Role::Warehouse]);
-/// Consignment settlements and custody payments.
-const SETTLE: Access = Access::WriteAlso(&[Role::Finance]);
-
 const ADMIN: &[Role] = &[Role::Admin];
+const WAREHOUSE: &[Role] = &[Role::Warehouse];
+/// Consignment settlements and custody payments (sales staff within their customers too).
+const FINANCE: &[Role] = &[Role::Finance];
 const AUDITORS: &[Role] = &[Role::Admin, Role::Executive];
 
 const EXPECTED: &[(&str, &str, Who)] = &[
@@ -202,7 +201,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/api/v1/property/consignment/{id}/receipts",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
@@ -212,12 +211,12 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/api/v1/property/consignment/{id}/returns",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
         "/api/v1/property/consignment/{id}/return-unsold",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
@@ -232,7 +231,7 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/api/v1/property/consignment/{id}/settlements",
-        Who::Customer(SETTLE),
+        Who::Property(FINANCE),
     ),
     ("GET", "/api/v1/property/custody", Who::SignedIn),
     ("POST", "/api/v1/property/custody", Who::Roles(SALES)),
@@ -249,17 +248,17 @@ const EXPECTED: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/api/v1/property/custody/{id}/check-ins",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
         "/api/v1/property/custody/{id}/check-outs",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
         "/api/v1/property/custody/{id}/payments",
-        Who::Customer(SETTLE),
+        Who::Property(FINANCE),
     ),
     (
         "POST",
@@ -295,17 +294,20 @@ fn expected(who: &Who, role: Role) -> Option<StatusCode> {
         Who::Anyone | Who::SignedIn => None,
         Who::OthersRecord => Some(StatusCode::NOT_FOUND),
         Who::Roles(roles) => (!roles.contains(&role)).then_some(StatusCode::FORBIDDEN),
+        Who::Property(roles) => {
+            if role == Role::Admin || roles.contains(&role) {
+                None
+            } else if READ_ALL.contains(&role) {
+                Some(StatusCode::FORBIDDEN)
+            } else {
+                Some(StatusCode::NOT_FOUND)
+            }
+        }
         Who::Customer(access) => {
             if role == Role::Admin {
                 None
             } else if READ_ALL.contains(&role) {
-                match access {
-                    Access::Write => Some(StatusCode::FORBIDDEN),
-                    Access::WriteAlso(roles) => {
-                        (!roles.contains(&role)).then_some(StatusCode::FORBIDDEN)
-                    }
-                    Access::Read | Access::Note => None,
-                }
+                (*access == Access::Write).then_some(StatusCode::FORBIDDEN)
             } else {
                 Some(StatusCode::NOT_FOUND)
             }
@@ -680,7 +682,7 @@ const PAGES: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/property/consignment/{consignment}/receipts",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
@@ -690,12 +692,12 @@ const PAGES: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/property/consignment/{consignment}/returns",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
         "/property/consignment/{consignment}/return-unsold",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
@@ -705,7 +707,7 @@ const PAGES: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/property/consignment/{consignment}/settlements",
-        Who::Customer(SETTLE),
+        Who::Property(FINANCE),
     ),
     ("GET", "/property/custody", Who::SignedIn),
     ("POST", "/property/custody", Who::Roles(SALES)),
@@ -727,17 +729,17 @@ const PAGES: &[(&str, &str, Who)] = &[
     (
         "POST",
         "/property/custody/{custody}/check-ins",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
         "/property/custody/{custody}/check-outs",
-        Who::Customer(GOODS),
+        Who::Property(WAREHOUSE),
     ),
     (
         "POST",
         "/property/custody/{custody}/payments",
-        Who::Customer(SETTLE),
+        Who::Property(FINANCE),
     ),
     (
         "POST",

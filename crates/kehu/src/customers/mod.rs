@@ -97,54 +97,48 @@ pub async fn editable(state: &AppState, actor: &Actor, id: i64) -> Result<custom
     }
 }
 
-/// The ids of the customers the actor may see, as a sub-query (`None`: every customer), so
-/// another capability keeps its own lists inside the caller's scope in one query.
+/// The ids of the customers the actor may see, as a subquery for other
+/// capabilities' lists; `None` when it sees every customer.
 pub async fn visible_ids(
     state: &AppState,
     actor: &Actor,
 ) -> Result<Option<sea_orm::sea_query::SelectStatement>> {
-    use sea_orm::QuerySelect;
     Ok(match read_scope(state, actor).await? {
         Scope::All => None,
         scope => Some(
-            store::scoped(&scope)
-                .select_only()
+            Query::select()
                 .column(customers::Column::Id)
-                .into_query(),
+                .from(customers::Entity)
+                .cond_where(store::visible(&scope))
+                .to_owned(),
         ),
     })
 }
 
-/// What another capability shows of a customer next to its own records.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CustomerLabel {
-    pub id: i64,
-    pub code: String,
-    pub full_name: String,
-    pub owner_id: i64,
+/// The ids of the customers a user owns, as a subquery (its own work lists).
+pub fn owned_ids(user_id: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(customers::Column::Id)
+        .from(customers::Entity)
+        .and_where(customers::Column::OwnerId.eq(user_id))
+        .to_owned()
 }
 
-/// Labels of customers by id, for rows the caller has already kept inside its scope.
-pub async fn labels(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, CustomerLabel>> {
+/// Code, name and owner of customers by id, for other capabilities' lists
+/// (the caller has already kept its rows within the actor's scope).
+pub async fn labels(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<HashMap<i64, customers::Model>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     Ok(customers::Entity::find()
         .filter(customers::Column::Id.is_in(ids.iter().copied()))
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
-        .map(|c| {
-            (
-                c.id,
-                CustomerLabel {
-                    id: c.id,
-                    code: c.code,
-                    full_name: c.full_name,
-                    owner_id: c.owner_id,
-                },
-            )
-        })
+        .map(|c| (c.id, c))
         .collect())
 }
 

@@ -42,7 +42,7 @@ use entity::{
 };
 use model::{Action, Event, FeeTerms, Ledger, Permit, StatementTotals, Status, YearMonth};
 
-use crate::customers::{self, CustomerLabel};
+use crate::customers::{self, entity::customers::Model as Customer};
 use crate::platform::audit::{self, AuditEntry};
 use crate::platform::auth::Actor;
 use crate::platform::db;
@@ -251,7 +251,7 @@ pub struct CustomerRef {
     pub full_name: String,
 }
 
-fn customer_ref(labels: &HashMap<i64, CustomerLabel>, id: i64) -> CustomerRef {
+fn customer_ref(labels: &HashMap<i64, Customer>, id: i64) -> CustomerRef {
     match labels.get(&id) {
         Some(l) => CustomerRef {
             id,
@@ -440,7 +440,7 @@ pub struct ConsignmentView {
     pub settlements: Vec<SettlementView>,
 }
 
-fn consignment_summary(a: &ca::Model, labels: &HashMap<i64, CustomerLabel>) -> ConsignmentSummary {
+fn consignment_summary(a: &ca::Model, labels: &HashMap<i64, Customer>) -> ConsignmentSummary {
     ConsignmentSummary {
         id: a.id,
         number: a.number.clone(),
@@ -553,7 +553,7 @@ pub async fn consignment(state: &AppState, actor: &Actor, id: i64) -> Result<Con
 
 async fn consignment_view(state: &AppState, a: ca::Model) -> Result<ConsignmentView> {
     let p = state.policy();
-    let labels = customers::labels(state, &[a.customer_id]).await?;
+    let labels = customers::labels(&state.db, &[a.customer_id]).await?;
     let items = store::consignment_items(&state.db, a.id).await?;
     let moves = store::consignment_movements(&state.db, a.id).await?;
     let ledgers = consignment_ledgers(&moves);
@@ -588,7 +588,7 @@ pub async fn consignments(
     let q = list_query(state, actor, filter).await?;
     let (rows, total) = store::consignment_page(&state.db, &q).await?;
     let ids: Vec<i64> = rows.iter().map(|a| a.customer_id).collect();
-    let labels = customers::labels(state, &ids).await?;
+    let labels = customers::labels(&state.db, &ids).await?;
     Ok((
         rows.iter()
             .map(|a| consignment_summary(a, &labels))
@@ -1345,7 +1345,7 @@ pub async fn statement(
         .await?
         .as_ref()
         .map(SettlementView::from);
-    let labels = customers::labels(state, &[a.customer_id]).await?;
+    let labels = customers::labels(&state.db, &[a.customer_id]).await?;
     Ok(StatementView {
         agreement: consignment_summary(&a, &labels),
         month: month.to_string(),
@@ -1699,7 +1699,7 @@ pub struct CustodyView {
     pub schedule: FeeScheduleView,
 }
 
-fn custody_summary(a: &ka::Model, labels: &HashMap<i64, CustomerLabel>) -> CustodySummary {
+fn custody_summary(a: &ka::Model, labels: &HashMap<i64, Customer>) -> CustodySummary {
     CustodySummary {
         id: a.id,
         number: a.number.clone(),
@@ -1820,7 +1820,7 @@ pub async fn custody(
 async fn custody_view(state: &AppState, a: ka::Model, as_of: NaiveDate) -> Result<CustodyView> {
     let p = state.policy();
     let policy = &p.policy;
-    let labels = customers::labels(state, &[a.customer_id]).await?;
+    let labels = customers::labels(&state.db, &[a.customer_id]).await?;
     let items = store::custody_items(&state.db, a.id).await?;
     let moves = store::custody_movements(&state.db, a.id).await?;
     let payments = store::custody_payments(&state.db, a.id).await?;
@@ -1901,7 +1901,7 @@ pub async fn custodies(
     let q = list_query(state, actor, filter).await?;
     let (rows, total) = store::custody_page(&state.db, &q).await?;
     let ids: Vec<i64> = rows.iter().map(|a| a.customer_id).collect();
-    let labels = customers::labels(state, &ids).await?;
+    let labels = customers::labels(&state.db, &ids).await?;
     Ok((
         rows.iter().map(|a| custody_summary(a, &labels)).collect(),
         total,
@@ -2483,7 +2483,7 @@ pub async fn tasks_for(state: &AppState, actor: &Actor) -> Result<Vec<Task>> {
         .map(|a| a.customer_id)
         .chain(custodies.iter().map(|a| a.customer_id))
         .collect();
-    let labels = customers::labels(state, &ids).await?;
+    let labels = customers::labels(&state.db, &ids).await?;
     let mut mine: BTreeMap<i64, bool> = BTreeMap::new();
     for id in ids {
         if mine.contains_key(&id) {

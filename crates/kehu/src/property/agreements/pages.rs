@@ -182,7 +182,7 @@ async fn consignment_list_page(
     let mut form = form;
     if form.customer.is_empty()
         && let Some(id) = filter.customer_id
-        && let Ok(labels) = crate::customers::labels(state, &[id]).await
+        && let Ok(labels) = crate::customers::labels(&state.db, &[id]).await
         && let Some(l) = labels.get(&id)
     {
         form.customer = l.code.clone();
@@ -516,7 +516,7 @@ async fn custody_list_page(
     let mut form = form;
     if form.customer.is_empty()
         && let Some(id) = filter.customer_id
-        && let Ok(labels) = crate::customers::labels(state, &[id]).await
+        && let Ok(labels) = crate::customers::labels(&state.db, &[id]).await
         && let Some(l) = labels.get(&id)
     {
         form.customer = l.code.clone();
