@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_platform;
 mod m0002_customers;
 mod m0003_property;
+mod m0004_property_agreements;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_platform::Migration),
             Box::new(m0002_customers::Migration),
             Box::new(m0003_property::Migration),
+            Box::new(m0004_property_agreements::Migration),
         ]
     }
 }

@@ -49,6 +49,8 @@ const EXPORT: &[Role] = &[Role::Admin, Role::SalesManager];
 
 const ADMIN: &[Role] = &[Role::Admin];
 const WAREHOUSE: &[Role] = &[Role::Warehouse];
+/// Consignment settlements and custody payments (sales staff within their customers too).
+const FINANCE: &[Role] = &[Role::Finance];
 /// The default policy's verifier of raw material (the fixture's kind).
 const QUALITY: &[Role] = &[Role::Quality];
 const ABNORMALITY: &[Role] = &[Role::Warehouse, Role::Quality, Role::Engineering];
@@ -303,6 +305,85 @@ const EXPECTED: &[(&str, &str, Who)] = &[
         "/api/v1/property/counts/{id}/decide",
         Who::Property(COUNT_APPROVERS),
     ),
+    ("GET", "/api/v1/property/consignment", Who::SignedIn),
+    ("POST", "/api/v1/property/consignment", Who::Roles(SALES)),
+    (
+        "GET",
+        "/api/v1/property/consignment/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "PATCH",
+        "/api/v1/property/consignment/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/receipts",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/sales",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/returns",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/return-unsold",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/end",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "GET",
+        "/api/v1/property/consignment/{id}/statement",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/api/v1/property/consignment/{id}/settlements",
+        Who::Property(FINANCE),
+    ),
+    ("GET", "/api/v1/property/custody", Who::SignedIn),
+    ("POST", "/api/v1/property/custody", Who::Roles(SALES)),
+    (
+        "GET",
+        "/api/v1/property/custody/{id}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "PATCH",
+        "/api/v1/property/custody/{id}",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/check-ins",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/check-outs",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/payments",
+        Who::Property(FINANCE),
+    ),
+    (
+        "POST",
+        "/api/v1/property/custody/{id}/end",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 fn check(status: StatusCode, who: &Who, role: Role, method: &str, path: &str) {
@@ -387,6 +468,66 @@ async fn foreign_customer(
     .await?;
     let contact_id = kehu::customers::contacts(&s.state, &other_actor, customer.id).await?[0].id;
     Ok((other_actor, customer, contact_id))
+}
+
+/// A consignment and a custody agreement of the foreign customer, each with goods: (consignment id, custody id).
+async fn foreign_agreements(
+    s: &TestServer,
+    owner: &kehu::platform::auth::Actor,
+    customer_id: i64,
+) -> anyhow::Result<(i64, i64)> {
+    use kehu::property::agreements as ag;
+    let c = ag::create_consignment(
+        &s.state,
+        owner,
+        ag::ConsignmentInput {
+            customer_id: Some(customer_id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let receipt = ag::ReceiptInput {
+        item: Some("保温杯".into()),
+        quantity: Some("5".into()),
+        ..Default::default()
+    };
+    ag::receive(&s.state, owner, c.summary.id, receipt).await?;
+    let k = ag::create_custody(
+        &s.state,
+        owner,
+        ag::CustodyInput {
+            customer_id: Some(customer_id),
+            monthly_fee: Some("300".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let check_in = ag::CheckInput {
+        item: Some("钢琴".into()),
+        quantity: Some("1".into()),
+        ..Default::default()
+    };
+    ag::check_in(&s.state, owner, k.summary.id, check_in).await?;
+    Ok((c.summary.id, k.summary.id))
+}
+
+/// The versions of the agreements (a walk that changes nothing leaves them).
+async fn agreement_versions(
+    s: &TestServer,
+    owner: &kehu::platform::auth::Actor,
+    (consignment, custody): (i64, i64),
+) -> anyhow::Result<(i64, i64)> {
+    use kehu::property::agreements as ag;
+    Ok((
+        ag::consignment(&s.state, owner, consignment)
+            .await?
+            .summary
+            .version,
+        ag::custody(&s.state, owner, custody, &None)
+            .await?
+            .summary
+            .version,
+    ))
 }
 
 /// An actor for service calls in fixtures.
@@ -562,6 +703,8 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
     let (other_actor, customer, mut contact_id) = foreign_customer(&s).await?;
     let mut attachment_id = ensure_attachment(&s, &other_actor, customer.id).await?;
     let (notice, item, abn, count) = property_fixture(&s, &other_actor, customer.id).await?;
+    let agreements = foreign_agreements(&s, &other_actor, customer.id).await?;
+    let versions = agreement_versions(&s, &other_actor, agreements).await?;
 
     let doc: Value = s
         .client()
@@ -588,6 +731,11 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
         let url = s.url(
             &path
                 .replace("/customers/{id}", &format!("/customers/{}", customer.id))
+                .replace(
+                    "/consignment/{id}",
+                    &format!("/consignment/{}", agreements.0),
+                )
+                .replace("/custody/{id}", &format!("/custody/{}", agreements.1))
                 .replace(
                     "/property/notices/{id}",
                     &format!("/property/notices/{notice}"),
@@ -664,6 +812,11 @@ async fn every_route_with_every_role() -> anyhow::Result<()> {
             .await?
             .version,
         1
+    );
+    // The walk changed nothing: the agreements are as they were.
+    assert_eq!(
+        agreement_versions(&s, &other_actor, agreements).await?,
+        versions
     );
     // The walk changed nothing: the stranger's token is still live.
     assert!(
@@ -877,6 +1030,100 @@ const PAGES: &[(&str, &str, Who)] = &[
         "/property/counts/{count}/decide",
         Who::Property(COUNT_APPROVERS),
     ),
+    ("GET", "/property/consignment", Who::SignedIn),
+    (
+        "GET",
+        "/property/consignment?q=JSXY&status=active",
+        Who::SignedIn,
+    ),
+    ("POST", "/property/consignment", Who::Roles(SALES)),
+    (
+        "GET",
+        "/property/consignment/{consignment}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/consignment/{consignment}/statement?month=2026-01",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/consignment/{consignment}/statement?month=2026-01&format=xlsx",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/edit",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/receipts",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/sales",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/returns",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/return-unsold",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/end",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/consignment/{consignment}/settlements",
+        Who::Property(FINANCE),
+    ),
+    ("GET", "/property/custody", Who::SignedIn),
+    ("POST", "/property/custody", Who::Roles(SALES)),
+    (
+        "GET",
+        "/property/custody/{custody}",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "GET",
+        "/property/custody/{custody}?as_of=2026-12-31",
+        Who::Customer(Access::Read),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/edit",
+        Who::Customer(Access::Write),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/check-ins",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/check-outs",
+        Who::Property(WAREHOUSE),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/payments",
+        Who::Property(FINANCE),
+    ),
+    (
+        "POST",
+        "/property/custody/{custody}/end",
+        Who::Customer(Access::Write),
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -885,6 +1132,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
     let target = s.add_user("target", &["sales_rep"], None).await?;
     let (owner, customer, contact) = foreign_customer(&s).await?;
     let (notice, item, abn, count) = property_fixture(&s, &owner, customer.id).await?;
+    let agreements = foreign_agreements(&s, &owner, customer.id).await?;
+    let versions = agreement_versions(&s, &owner, agreements).await?;
     let team = kehu::platform::auth::create_team(
         &s.state,
         &kehu::platform::audit::AuditActor::system(),
@@ -919,6 +1168,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                     .replace("{id}", &target.to_string())
                     .replace("{team}", &team.id.to_string())
                     .replace("{customer}", &customer.id.to_string())
+                    .replace("{consignment}", &agreements.0.to_string())
+                    .replace("{custody}", &agreements.1.to_string())
                     .replace("{contact}", &contact.to_string())
                     .replace("{notice}", &notice.to_string())
                     .replace("{item}", &item.to_string())
@@ -943,6 +1194,8 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
                 .replace("{id}", &target.to_string())
                 .replace("{team}", &team.id.to_string())
                 .replace("{customer}", &customer.id.to_string())
+                .replace("{consignment}", &agreements.0.to_string())
+                .replace("{custody}", &agreements.1.to_string())
                 .replace("{notice}", &notice.to_string())
                 .replace("{item}", &item.to_string())
                 .replace("{abn}", &abn.to_string())
@@ -954,5 +1207,7 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
             _ => assert_eq!(status, StatusCode::SEE_OTHER, "{method} {path}"),
         }
     }
+    // The walk changed nothing on the agreements.
+    assert_eq!(agreement_versions(&s, &owner, agreements).await?, versions);
     Ok(())
 }

@@ -120,10 +120,16 @@ pub(crate) struct Checked {
     data: Vec<u8>,
 }
 
-/// Checks kind, size, type and content against the policy, reporting every problem.
-pub(crate) fn check(policy: &crate::policy::CustomerPolicy, file: Upload) -> Result<Checked> {
+/// Checks kind, size, type and content against the policy, reporting every
+/// problem. `fixed_kind`: the kind is chosen by code (a property document),
+/// so a policy written before that kind existed does not refuse it.
+pub(crate) fn check(
+    policy: &crate::policy::CustomerPolicy,
+    file: Upload,
+    fixed_kind: bool,
+) -> Result<Checked> {
     let mut f = Fields::default();
-    if !policy.attachment_kinds.iter().any(|k| k.code == file.kind) {
+    if !fixed_kind && !policy.attachment_kinds.iter().any(|k| k.code == file.kind) {
         f.push(FieldError::new("kind", "error.choice_unknown").arg("value", &file.kind));
     }
     let filename = clean_filename(&file.filename);
@@ -196,7 +202,7 @@ pub async fn upload(
 ) -> Result<AttachmentView> {
     editable(state, actor, customer_id).await?;
     let p = state.policy();
-    let checked = check(&p.policy.customers, file)?;
+    let checked = check(&p.policy.customers, file, false)?;
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
     let saved = insert(&txn, actor, customer_id, checked, now).await?;

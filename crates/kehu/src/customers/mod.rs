@@ -2194,16 +2194,7 @@ pub async fn history(
     customer_id: i64,
 ) -> Result<Vec<crate::platform::audit_api::AuditView>> {
     visible(state, actor, customer_id).await?;
-    let filter = audit::AuditFilter {
-        entity_type: Some("customer".into()),
-        entity_id: Some(customer_id.to_string()),
-        ..Default::default()
-    };
-    let (rows, _) = audit::list(&state.db, &filter, 1, 200).await?;
-    Ok(rows
-        .iter()
-        .map(crate::platform::audit_api::AuditView::from)
-        .collect())
+    Ok(crate::platform::audit_api::history_of(&state.db, "customer", customer_id, 200).await?)
 }
 
 /// Users a customer can be shared with or transferred to (active sales staff).

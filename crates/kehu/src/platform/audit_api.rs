@@ -75,6 +75,23 @@ impl Paging {
     }
 }
 
+/// The history of one record (its audit entries), newest first, for the
+/// record's page; the caller has checked that the actor may see the record.
+pub async fn history_of(
+    db: &crate::platform::db::Db,
+    entity_type: &str,
+    id: i64,
+    limit: u64,
+) -> Result<Vec<AuditView>, sea_orm::DbErr> {
+    let filter = super::audit::AuditFilter {
+        entity_type: Some(entity_type.into()),
+        entity_id: Some(id.to_string()),
+        ..Default::default()
+    };
+    let (rows, _) = super::audit::list(db, &filter, 1, limit).await?;
+    Ok(rows.iter().map(AuditView::from).collect())
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))

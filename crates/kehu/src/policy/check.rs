@@ -924,6 +924,8 @@ mod tests {
             PolicyIssueKind::UnknownField {
                 expected: [
                     "calendar",
+                    "consignment",
+                    "custody",
                     "customers",
                     "locale",
                     "meta",
@@ -938,7 +940,7 @@ mod tests {
         assert!(
             found[0]
                 .message("en")
-                .contains("expected one of: calendar, customers, locale")
+                .contains("expected one of: calendar, consignment, custody, customers, locale")
         );
         assert!(found[0].message("zh-CN").starts_with("未知字段"));
     }
@@ -1099,7 +1101,6 @@ mod tests {
                 "locale",
                 "meta",
                 "numbering",
-                "property",
                 "security"
             ]
         );

@@ -20,6 +20,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use chrono::{FixedOffset, NaiveDate, NaiveTime, TimeDelta, Timelike, Weekday};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::calendar::WorkCalendar;
@@ -41,7 +42,15 @@ pub struct Policy {
     pub numbering: NumberingPolicy,
     pub calendar: CalendarPolicy,
     pub customers: CustomerPolicy,
+    /// Absent in policies written before customer property existed: the shipped default's section.
+    #[serde(default = "default_property")]
     pub property: PropertyPolicy,
+    /// Absent in policies written before consignment existed: the shipped default's section.
+    #[serde(default = "default_consignment")]
+    pub consignment: ConsignmentPolicy,
+    /// Absent in policies written before custody existed: the shipped default's section.
+    #[serde(default = "default_custody")]
+    pub custody: CustodyPolicy,
 }
 
 /// `[meta]`: what this policy is.
@@ -304,6 +313,105 @@ impl PropertyPolicy {
     }
 }
 
+/// `[consignment]`: consignment (寄售) agreements (SPEC §4; seed 寄售工作规章制度).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsignmentPolicy {
+    /// Cost ratio a new agreement starts with (each agreement records its own).
+    pub default_cost_ratio: Decimal,
+    /// Consignment ratio a new agreement starts with.
+    pub default_consignment_ratio: Decimal,
+    pub default_term_months: u32,
+    /// How a commission is rounded to the fen.
+    pub commission_rounding: Rounding,
+    /// Days before an agreement's end from which unsold goods are a task.
+    pub remind_days_before_end: u32,
+}
+
+/// `[custody]`: custody (寄养) agreements (SPEC §4; seed 公司产品寄养管理制度).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CustodyPolicy {
+    /// Late-fee rate per day a new agreement starts with.
+    pub default_late_fee_rate: Decimal,
+    /// Day of the month (1–28) fees fall due, for a new agreement.
+    pub default_payment_due_day: u32,
+    /// Which month's due day a month's fee falls due on.
+    pub fee_due: FeeDue,
+    /// How a late fee is rounded to the fen.
+    pub late_fee_rounding: Rounding,
+    pub default_term_months: u32,
+    /// Days before a period ends from which goods still held are a task.
+    pub remind_days_before_end: u32,
+}
+
+/// How an amount is rounded to the fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// 四舍五入: halves away from zero.
+    HalfUp,
+    /// Banker's rounding: halves to the even fen.
+    HalfEven,
+    /// Truncate.
+    Down,
+    /// Any fraction of a fen makes a fen.
+    Up,
+}
+
+impl Rounding {
+    /// Rounds to `dp` decimal places.
+    pub fn round(self, value: Decimal, dp: u32) -> Decimal {
+        use rust_decimal::RoundingStrategy as S;
+        let strategy = match self {
+            Rounding::HalfUp => S::MidpointAwayFromZero,
+            Rounding::HalfEven => S::MidpointNearestEven,
+            Rounding::Down => S::ToZero,
+            Rounding::Up => S::AwayFromZero,
+        };
+        value.round_dp_with_strategy(dp, strategy)
+    }
+}
+
+/// When a custody month's fee falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeDue {
+    /// On the due day of the month itself (in advance).
+    SameMonth,
+    /// On the due day of the following month (in arrears).
+    NextMonth,
+}
+
+/// The sections a policy may lack, read from the shipped default (once).
+#[derive(Deserialize)]
+struct OptionalSections {
+    property: PropertyPolicy,
+    consignment: ConsignmentPolicy,
+    custody: CustodyPolicy,
+}
+
+fn optional_sections() -> &'static OptionalSections {
+    static SECTIONS: OnceLock<OptionalSections> = OnceLock::new();
+    SECTIONS.get_or_init(|| match toml::from_str(DEFAULT_POLICY_TOML) {
+        Ok(sections) => sections,
+        // Unreachable in a tested build: `default_policy_is_valid` fails first.
+        Err(e) => panic!("the shipped default policy lacks a section: {e}"),
+    })
+}
+
+fn default_property() -> PropertyPolicy {
+    optional_sections().property.clone()
+}
+
+fn default_consignment() -> ConsignmentPolicy {
+    optional_sections().consignment.clone()
+}
+
+fn default_custody() -> CustodyPolicy {
+    optional_sections().custody.clone()
+}
+
 /// Customer fields the completeness lists may name.
 pub const CUSTOMER_FIELDS: &[&str] = &[
     "full_name",
@@ -501,8 +609,12 @@ impl Policy {
     }
 
     /// The number format for a document kind ("complaint", "customer", …), if the policy has one.
+    /// A policy written before a kind of document existed uses the shipped format for it.
     pub fn number_format(&self, kind: &str) -> Option<NumberFormat> {
-        NumberFormat::parse(self.numbering.formats.get(kind)?).ok()
+        match self.numbering.formats.get(kind) {
+            Some(text) => NumberFormat::parse(text).ok(),
+            None => NumberFormat::parse(Policy::default_policy().numbering.formats.get(kind)?).ok(),
+        }
     }
 }
 
@@ -636,6 +748,16 @@ pub enum PolicyIssueKind {
     NotAbove {
         other: String,
     },
+    /// A number outside its allowed range.
+    OutOfRange {
+        value: String,
+        min: String,
+        max: String,
+    },
+    /// A decimal with more decimal places than allowed.
+    TooManyDecimals {
+        max: u32,
+    },
 }
 
 impl PolicyIssue {
@@ -731,6 +853,16 @@ impl PolicyIssue {
             K::EmptyList => rust_i18n::t!("policy.issue.empty_list", locale = l),
             K::NotAbove { other } => {
                 rust_i18n::t!("policy.issue.not_above", locale = l, other = other)
+            }
+            K::OutOfRange { value, min, max } => rust_i18n::t!(
+                "policy.issue.out_of_range",
+                locale = l,
+                value = value,
+                min = min,
+                max = max
+            ),
+            K::TooManyDecimals { max } => {
+                rust_i18n::t!("policy.issue.too_many_decimals", locale = l, max = max)
             }
         }
         .into_owned()
@@ -1053,6 +1185,12 @@ mod tests {
             },
             PolicyIssueKind::EmptyList,
             PolicyIssueKind::NotAbove { other: "b".into() },
+            PolicyIssueKind::OutOfRange {
+                value: "2".into(),
+                min: "0".into(),
+                max: "1".into(),
+            },
+            PolicyIssueKind::TooManyDecimals { max: 4 },
         ];
         for kind in kinds {
             let issue = PolicyIssue {

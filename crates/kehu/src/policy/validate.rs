@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use super::check::FieldPath;
+use rust_decimal::Decimal;
+
 use super::{
-    CUSTOMER_FIELDS, CalendarPolicy, CustomerPolicy, LocalePolicy, LocationPurpose, Meta,
-    NumberingPolicy, Policy, PolicyIssueKind, PropertyPolicy, SUPPORTED_LANGUAGES, SecurityPolicy,
-    WeekdayName, parse_hhmm, parse_utc_offset,
+    CUSTOMER_FIELDS, CalendarPolicy, ConsignmentPolicy, CustodyPolicy, CustomerPolicy,
+    LocalePolicy, LocationPurpose, Meta, NumberingPolicy, Policy, PolicyIssueKind, PropertyPolicy,
+    SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm, parse_utc_offset,
 };
 use crate::platform::number_format::NumberFormat;
 
@@ -148,7 +150,112 @@ pub(crate) fn validate(policy: &Policy) -> Issues {
     calendar(&policy.calendar, &root.key("calendar"), &mut issues);
     customers(&policy.customers, &root.key("customers"), &mut issues);
     property(&policy.property, &root.key("property"), &mut issues);
+    consignment(&policy.consignment, &root.key("consignment"), &mut issues);
+    custody(&policy.custody, &root.key("custody"), &mut issues);
     issues
+}
+
+/// Decimal places a ratio may have (ten-thousandths, 0.01 %).
+pub(crate) const RATIO_DECIMALS: u32 = 4;
+/// Decimal places a daily late-fee rate may have (millionths).
+pub(crate) const RATE_DECIMALS: u32 = 6;
+/// The longest agreement term a default may propose, in months.
+const MAX_TERM_MONTHS: u32 = 120;
+/// The earliest a reminder may start, in days before an end.
+const MAX_REMIND_DAYS: u32 = 366;
+
+fn decimal_in(
+    value: Decimal,
+    (min, max): (Decimal, Decimal),
+    decimals: u32,
+    path: FieldPath,
+    issues: &mut Issues,
+) {
+    if value < min || value > max {
+        issues.push((
+            path,
+            PolicyIssueKind::OutOfRange {
+                value: value.to_string(),
+                min: min.to_string(),
+                max: max.to_string(),
+            },
+        ));
+    } else if value.normalize().scale() > decimals {
+        issues.push((path, PolicyIssueKind::TooManyDecimals { max: decimals }));
+    }
+}
+
+fn count_in(value: u32, (min, max): (u32, u32), path: FieldPath, issues: &mut Issues) {
+    if value < min || value > max {
+        issues.push((
+            path,
+            PolicyIssueKind::OutOfRange {
+                value: value.to_string(),
+                min: min.to_string(),
+                max: max.to_string(),
+            },
+        ));
+    }
+}
+
+fn consignment(c: &ConsignmentPolicy, path: &FieldPath, issues: &mut Issues) {
+    let unit = (Decimal::ZERO, Decimal::ONE);
+    decimal_in(
+        c.default_cost_ratio,
+        unit,
+        RATIO_DECIMALS,
+        path.key("default_cost_ratio"),
+        issues,
+    );
+    decimal_in(
+        c.default_consignment_ratio,
+        unit,
+        RATIO_DECIMALS,
+        path.key("default_consignment_ratio"),
+        issues,
+    );
+    count_in(
+        c.default_term_months,
+        (1, MAX_TERM_MONTHS),
+        path.key("default_term_months"),
+        issues,
+    );
+    count_in(
+        c.remind_days_before_end,
+        (0, MAX_REMIND_DAYS),
+        path.key("remind_days_before_end"),
+        issues,
+    );
+}
+
+fn custody(c: &CustodyPolicy, path: &FieldPath, issues: &mut Issues) {
+    // A daily rate of 1 % is already 365 % a year: anything above is a typo.
+    decimal_in(
+        c.default_late_fee_rate,
+        (Decimal::ZERO, Decimal::new(1, 2)),
+        RATE_DECIMALS,
+        path.key("default_late_fee_rate"),
+        issues,
+    );
+    // Up to the 28th, so every month has the day.
+    count_in(
+        c.default_payment_due_day,
+        (1, 28),
+        path.key("default_payment_due_day"),
+        issues,
+    );
+    count_in(
+        c.default_term_months,
+        (1, MAX_TERM_MONTHS),
+        path.key("default_term_months"),
+        issues,
+    );
+    count_in(
+        c.remind_days_before_end,
+        (0, MAX_REMIND_DAYS),
+        path.key("remind_days_before_end"),
+        issues,
+    );
 }
 
 fn customers(c: &CustomerPolicy, path: &FieldPath, issues: &mut Issues) {
@@ -676,5 +783,123 @@ mod customer_tests {
         assert!(fields.contains(&"customers.stages[5].code"), "{found:?}");
         assert!(fields.contains(&"customers.regions"), "{found:?}");
         assert_eq!(found.len(), 5, "{found:?}");
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod agreement_tests {
+    use rust_decimal::Decimal;
+
+    use super::super::{FeeDue, Policy, PolicyIssueKind, Rounding};
+
+    fn issues_of(edit: impl Fn(&mut Policy)) -> Vec<(String, PolicyIssueKind)> {
+        let mut p = Policy::default_policy();
+        edit(&mut p);
+        super::validate(&p)
+            .into_iter()
+            .map(|(path, kind)| (path.to_string(), kind))
+            .collect()
+    }
+
+    #[test]
+    fn the_default_sections_carry_the_documented_numbers() {
+        let p = Policy::default_policy();
+        let c = &p.consignment;
+        assert_eq!(c.default_cost_ratio, Decimal::new(60, 2));
+        assert_eq!(c.default_consignment_ratio, Decimal::new(10, 2));
+        assert_eq!(c.commission_rounding, Rounding::HalfUp);
+        assert_eq!((c.default_term_months, c.remind_days_before_end), (12, 15));
+        let k = &p.custody;
+        assert_eq!(k.default_late_fee_rate, Decimal::new(5, 4));
+        assert_eq!(k.default_payment_due_day, 10);
+        assert_eq!(k.fee_due, FeeDue::NextMonth);
+        assert_eq!(k.late_fee_rounding, Rounding::HalfUp);
+        assert_eq!((k.default_term_months, k.remind_days_before_end), (12, 7));
+        for (kind, format) in [
+            ("consignment_agreement", "JSXY-{YYYY}-{seq:4}"),
+            ("consignment_statement", "JS-{YYYYMM}-{seq:4}"),
+            ("custody_agreement", "JYXY-{YYYY}-{seq:4}"),
+        ] {
+            assert_eq!(p.number_format(kind).unwrap().as_str(), format);
+        }
+    }
+
+    #[test]
+    fn ratios_rates_and_days_are_checked() {
+        let found = issues_of(|p| {
+            p.consignment.default_cost_ratio = Decimal::new(11, 1);
+            p.consignment.default_consignment_ratio = Decimal::new(12345, 5);
+            p.consignment.default_term_months = 0;
+            p.custody.default_late_fee_rate = Decimal::new(-1, 4);
+            p.custody.default_payment_due_day = 31;
+            p.custody.remind_days_before_end = 400;
+        });
+        let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "consignment.default_cost_ratio",
+                "consignment.default_consignment_ratio",
+                "consignment.default_term_months",
+                "custody.default_late_fee_rate",
+                "custody.default_payment_due_day",
+                "custody.remind_days_before_end",
+            ]
+        );
+        assert_eq!(found[1].1, PolicyIssueKind::TooManyDecimals { max: 4 });
+        assert_eq!(
+            found[4].1,
+            PolicyIssueKind::OutOfRange {
+                value: "31".into(),
+                min: "1".into(),
+                max: "28".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_policy_written_before_agreements_still_loads_with_the_default_sections() {
+        let text = crate::policy::DEFAULT_POLICY_TOML;
+        let cut = text.find("\n# 寄售（寄售工作规章制度）").unwrap();
+        let old = &text[..cut];
+        assert!(!old.contains("[consignment]") && !old.contains("[custody]"));
+        let p = Policy::from_toml(old).unwrap();
+        assert_eq!(p.consignment, Policy::default_policy().consignment);
+        assert_eq!(p.custody, Policy::default_policy().custody);
+    }
+
+    #[test]
+    fn ratios_are_text_and_a_float_or_an_unknown_rounding_is_refused_with_its_line() {
+        let text = crate::policy::DEFAULT_POLICY_TOML
+            .replace("default_cost_ratio = \"0.60\"", "default_cost_ratio = 0.6")
+            .replace(
+                "late_fee_rounding = \"half_up\"",
+                "late_fee_rounding = \"nearest\"",
+            );
+        let found = Policy::from_toml(&text).unwrap_err();
+        assert_eq!(found[0].field, "consignment.default_cost_ratio");
+        assert!(matches!(found[0].kind, PolicyIssueKind::WrongType { .. }));
+        let line = text
+            .lines()
+            .position(|l| l == "default_cost_ratio = 0.6")
+            .unwrap()
+            + 1;
+        assert_eq!(found[0].line, Some(line));
+    }
+
+    #[test]
+    fn rounding_strategies_round_to_the_fen() {
+        let x = Decimal::new(4005, 3); // 4.005
+        assert_eq!(Rounding::HalfUp.round(x, 2), Decimal::new(401, 2));
+        assert_eq!(Rounding::HalfEven.round(x, 2), Decimal::new(400, 2));
+        assert_eq!(
+            Rounding::Down.round(Decimal::new(4009, 3), 2),
+            Decimal::new(400, 2)
+        );
+        assert_eq!(
+            Rounding::Up.round(Decimal::new(4001, 3), 2),
+            Decimal::new(401, 2)
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Customer property (客供品 / 顾客财产, SPEC §4, IATF 16949 8.5.3): the
 //! lifecycle from advance notice to end, every step a state transition or a
 //! ledger row, each in one transaction with its audit entry.
+pub mod agreements;
 pub mod api;
 pub mod entity;
 pub mod model;
@@ -461,16 +462,7 @@ pub async fn history(
     id: i64,
 ) -> Result<Vec<crate::platform::audit_api::AuditView>> {
     visible_item(state, actor, id).await?;
-    let filter = audit::AuditFilter {
-        entity_type: Some("property_item".into()),
-        entity_id: Some(id.to_string()),
-        ..Default::default()
-    };
-    let (rows, _) = audit::list(&state.db, &filter, 1, 500).await?;
-    Ok(rows
-        .iter()
-        .map(crate::platform::audit_api::AuditView::from)
-        .collect())
+    Ok(crate::platform::audit_api::history_of(&state.db, "property_item", id, 500).await?)
 }
 
 // ------------------------------------------------------------------ notices (step 1)
@@ -1468,6 +1460,7 @@ pub async fn add_document(
             filename: upload.filename,
             data: upload.data,
         },
+        true,
     );
     let checked = match checked {
         Ok(c) => Some(c),

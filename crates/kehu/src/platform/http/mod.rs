@@ -63,6 +63,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(super::numbering_api::routes())
         .merge(crate::customers::api::routes())
         .merge(crate::property::api::routes())
+        .merge(crate::property::agreements::api::routes())
 }
 
 /// The OpenAPI document of the whole API.
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::policy::pages::routes())
         .merge(crate::customers::pages::routes())
         .merge(crate::property::pages::routes())
+        .merge(crate::property::agreements::pages::routes())
         .merge(shell::routes());
     Router::new()
         .merge(api)

@@ -267,6 +267,7 @@ async fn tasks_for(state: &AppState, actor: &Actor) -> Result<Vec<Task>> {
     tasks.extend(crate::policy::pages::tasks_for(state, actor));
     tasks.extend(crate::customers::tasks_for(state, actor).await?);
     tasks.extend(crate::property::tasks_for(state, actor).await?);
+    tasks.extend(crate::property::agreements::tasks_for(state, actor).await?);
     Ok(tasks)
 }
 
