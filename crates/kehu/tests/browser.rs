@@ -439,6 +439,7 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
             "QR code on the label"
         );
         shot(&wd, "property-label").await;
+        print_pdf(&wd, "property-labels").await;
         wd.goto(&item_url).await?;
         wd.find(By::Id("is_qty")).await?.clear().await?;
         wd.find(By::Id("is_qty")).await?.send_keys("40").await?;
@@ -447,6 +448,33 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
             .send_keys("WO-2611-07")
             .await?;
         submit(&wd, "#issue").await?;
+        wd.goto(s.url("/property/register")).await?;
+        let register = wd
+            .query(By::Css(".doc-table tbody"))
+            .first()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            register.contains(&number) && register.contains("60"),
+            "{register}"
+        );
+        shot(&wd, "property-register").await;
+        print_pdf(&wd, "property-register").await;
+        // The warehouse works from a phone: the scan box and the item's forms.
+        wd.set_window_rect(0, 0, 390, 844).await?;
+        wd.goto(s.url("/property")).await?;
+        shot(&wd, "property-scan-phone").await;
+        wd.find(By::Id("scan")).await?.send_keys(&number).await?;
+        submit(&wd, "form.scan").await?;
+        assert!(
+            wd.current_url()
+                .await?
+                .as_str()
+                .ends_with(item_url.trim_start_matches(&s.base))
+        );
+        shot(&wd, "property-item-phone").await;
+        wd.set_window_rect(0, 0, 1280, 900).await?;
         // Sales: the customer's written instruction to take the rest back.
         sign_in(&wd, &s, "liming").await?;
         wd.goto(&item_url).await?;
@@ -467,7 +495,7 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
             .await?;
         submit(&wd, "#end").await?;
         let state = wd
-            .query(By::Css("#facts .state-line .chip"))
+            .query(By::Css("#summary .state-line .chip"))
             .first()
             .await?
             .text()
@@ -481,11 +509,19 @@ async fn customer_property_goes_from_notice_to_return_in_the_browser() -> anyhow
             );
         }
         shot(&wd, "property-item").await;
-        wd.goto(s.url("/property/register")).await?;
-        shot(&wd, "property-register").await;
         Ok::<_, anyhow::Error>(())
     }
     .await;
     wd.quit().await?;
     result
+}
+
+/// The page as the browser prints it (A4 / label `@page` CSS), for people to look at.
+async fn print_pdf(wd: &WebDriver, name: &str) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    if std::fs::create_dir_all(&dir).is_ok()
+        && let Ok(pdf) = wd.print_page(Default::default()).await
+    {
+        let _ = std::fs::write(dir.join(format!("{name}.pdf")), pdf);
+    }
 }
