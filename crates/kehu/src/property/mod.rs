@@ -801,7 +801,15 @@ pub async fn notices(state: &AppState, actor: &Actor, f: &NoticeFilter) -> Resul
 /// What the warehouse found on arrival.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReceiveInput {
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub line_id: Option<i64>,
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub quantity: Option<i64>,
     pub lot_no: Option<String>,
     /// Serial numbers of single pieces, one per line or comma-separated (as many as the quantity).

@@ -150,4 +150,32 @@ pub mod blank {
             Some(B::Text(s)) => matches!(s.trim(), "on" | "true" | "1" | "yes"),
         })
     }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrText {
+        Int(i64),
+        Text(String),
+    }
+
+    /// An integer, as a JSON number or as form text; blank text is absent.
+    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        match Option::<IntOrText>::deserialize(d)? {
+            None => Ok(None),
+            Some(IntOrText::Int(i)) => Ok(Some(i)),
+            Some(IntOrText::Text(s)) if s.trim().is_empty() => Ok(None),
+            Some(IntOrText::Text(s)) => {
+                s.trim().parse().map(Some).map_err(serde::de::Error::custom)
+            }
+        }
+    }
+
+    /// Text, or an integer written as a JSON number (amounts and quantities; never a float).
+    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(match Option::<IntOrText>::deserialize(d)? {
+            None => None,
+            Some(IntOrText::Int(i)) => Some(i.to_string()),
+            Some(IntOrText::Text(s)) => Some(s),
+        })
+    }
 }

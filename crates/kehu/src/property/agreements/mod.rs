@@ -190,37 +190,6 @@ fn check_period(f: &mut Fields, start: Option<NaiveDate>, end: Option<NaiveDate>
     }
 }
 
-/// Lenient deserializers: an API caller sends numbers, a form sends text (blank = absent).
-mod lenient {
-    use serde::{Deserialize, Deserializer, de};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum IntOrText {
-        Int(i64),
-        Text(String),
-    }
-
-    /// An integer, as a number or as text; blank text is absent.
-    pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-        match Option::<IntOrText>::deserialize(d)? {
-            None => Ok(None),
-            Some(IntOrText::Int(i)) => Ok(Some(i)),
-            Some(IntOrText::Text(s)) if s.trim().is_empty() => Ok(None),
-            Some(IntOrText::Text(s)) => s.trim().parse().map(Some).map_err(de::Error::custom),
-        }
-    }
-
-    /// Text, or an integer written as a number (amounts and quantities; never a float).
-    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        Ok(match Option::<IntOrText>::deserialize(d)? {
-            None => None,
-            Some(IntOrText::Int(i)) => Some(i.to_string()),
-            Some(IntOrText::Text(s)) => Some(s),
-        })
-    }
-}
-
 /// A customer as shown beside its agreements.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerRef {
@@ -247,15 +216,24 @@ fn customer_ref(labels: &HashMap<i64, Customer>, id: i64) -> CustomerRef {
 /// Filters of the agreement lists.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
 pub struct AgreementFilter {
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub customer_id: Option<i64>,
     /// Agreement number, or customer code, name or pinyin initials.
     pub q: Option<String>,
     /// `active` or `ended`.
     pub status: Option<String>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub page: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub per_page: Option<i64>,
 }
 
@@ -305,7 +283,10 @@ async fn list_query(
 /// Input of "end" and "return all unsold": the version the caller saw.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct VersionInput {
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub version: Option<i64>,
     /// Why (kept in the audit log).
     pub reason: Option<String>,
@@ -581,19 +562,31 @@ pub async fn consignments(
 /// absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ConsignmentInput {
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub version: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub customer_id: Option<i64>,
     /// YYYY-MM-DD; default today.
     pub start_date: Option<String>,
     /// YYYY-MM-DD; default the policy's term from the start.
     pub end_date: Option<String>,
     /// 0–1, e.g. "0.60"; default from the policy.
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub cost_ratio: Option<String>,
     /// 0–1, e.g. "0.10"; default from the policy.
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub consignment_ratio: Option<String>,
     pub notes: Option<String>,
     /// Why (kept in the audit log).
@@ -778,10 +771,16 @@ pub struct ReceiptInput {
     /// 件, 箱, kg …
     pub unit: Option<String>,
     /// Decimal text or an integer, up to three decimals.
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub quantity: Option<String>,
     /// Yuan per unit, optional (the customer's list price).
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub unit_price: Option<String>,
     /// When (RFC 3339, or local "YYYY-MM-DDTHH:MM", or a date); default now.
     pub received_at: Option<String>,
@@ -791,12 +790,21 @@ pub struct ReceiptInput {
 /// A sale of consigned goods.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct SaleInput {
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub item_id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub quantity: Option<String>,
     /// The sale amount in yuan (售价), e.g. "100.00".
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub amount: Option<String>,
     /// When (RFC 3339, or local "YYYY-MM-DDTHH:MM", or a date); default now. Decides the month
     /// of the settlement statement, in the policy's time zone.
@@ -807,9 +815,15 @@ pub struct SaleInput {
 /// Goods given back to the customer.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ReturnInput {
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub item_id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub quantity: Option<String>,
     /// When; default now.
     pub returned_at: Option<String>,
@@ -1892,22 +1906,37 @@ pub async fn custodies(
 /// Create (customer and monthly fee required) or edit (version required) a custody agreement.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct CustodyInput {
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub version: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub customer_id: Option<i64>,
     /// YYYY-MM-DD; default today.
     pub start_date: Option<String>,
     /// YYYY-MM-DD; default the policy's term from the start.
     pub end_date: Option<String>,
     /// Yuan per month.
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub monthly_fee: Option<String>,
     /// Per day, e.g. "0.0005" (万分之五); default from the policy.
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub late_fee_rate: Option<String>,
     /// 1–28; default from the policy.
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub payment_due_day: Option<i64>,
     pub notes: Option<String>,
     /// Why (kept in the audit log).
@@ -2089,9 +2118,15 @@ pub struct CheckInput {
     pub spec: Option<String>,
     pub unit: Option<String>,
     /// Check-out: the item.
-    #[serde(default, deserialize_with = "lenient::int")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::int"
+    )]
     pub item_id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub quantity: Option<String>,
     /// YYYY-MM-DD; default today, never in the future.
     pub moved_on: Option<String>,
@@ -2312,7 +2347,10 @@ pub async fn check_out(
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct PaymentInput {
     /// Yuan.
-    #[serde(default, deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        deserialize_with = "crate::platform::http::extract::blank::text"
+    )]
     pub amount: Option<String>,
     /// YYYY-MM-DD; default today, never in the future.
     pub paid_on: Option<String>,
