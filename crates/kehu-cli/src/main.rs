@@ -72,6 +72,10 @@ enum Command {
     /// Export records to an Excel (.xlsx) or CSV file.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Customer property (客供品): find an item by its number, issue, return,
+    /// end steps, what is due; the same rules and refusals as the pages.
+    #[command(subcommand)]
+    Property(PropertyCmd),
     /// Generate realistic demo data: five sales teams with a manager each,
     /// sales reps and customers with contacts and interactions.
     Demo {
@@ -121,6 +125,72 @@ enum ImportCmd {
         #[arg(long)]
         confirm_duplicates: bool,
         /// The user who imports (and owns rows without an owner).
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PropertyCmd {
+    /// Items whose register, lot or serial number is NUMBER (a scanner's reading).
+    Find {
+        number: String,
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
+    /// Issue to production against a work order.
+    Issue {
+        /// Register, lot or serial number of exactly one item.
+        number: String,
+        #[arg(long)]
+        quantity: i64,
+        /// The storage location it is taken from.
+        #[arg(long)]
+        from: String,
+        /// The production order / work order.
+        #[arg(long)]
+        order: String,
+        /// The order's customer code, when it is not the item's own customer
+        /// (needs that customer's written consent on file).
+        #[arg(long)]
+        order_customer: Option<String>,
+        /// Why a newer lot is issued while an older one is available (FIFO).
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
+    /// Return from production into a storage location.
+    Return {
+        number: String,
+        #[arg(long)]
+        quantity: i64,
+        #[arg(long)]
+        to: String,
+        /// Shots or uses to add to the usage counter.
+        #[arg(long)]
+        usage: Option<i64>,
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
+    /// Return to the customer, scrap, destroy or transfer ownership, with the
+    /// customer's written instruction on file (its document id).
+    End {
+        number: String,
+        /// return_to_customer, scrap, destroy or transfer_ownership
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        quantity: i64,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        document: Option<i64>,
+        #[arg(long = "as", default_value = "admin")]
+        as_user: String,
+    },
+    /// What is due within the user's scope.
+    Due {
         #[arg(long = "as", default_value = "admin")]
         as_user: String,
     },
@@ -386,6 +456,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => policy(&cli, cmd).await,
         Command::Import(cmd) => import(&cli, cmd).await,
         Command::Export(cmd) => export(&cli, cmd).await,
+        Command::Property(cmd) => property(&cli, cmd).await,
         Command::Demo {
             customers,
             reps,
@@ -883,6 +954,169 @@ async fn export(cli: &Cli, cmd: &ExportCmd) -> anyhow::Result<ExitCode> {
             ]
         )
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The one item a number names (refused when none or several match).
+async fn property_item(
+    app: &App,
+    actor: &auth::Actor,
+    number: &str,
+) -> anyhow::Result<kehu::property::ItemView> {
+    let found = kehu::property::find(&app.state, actor, number).await?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!(tr("cli.property_none", &[("number", number.to_owned())])),
+        _ => anyhow::bail!(tr(
+            "cli.property_several",
+            &[
+                ("number", number.to_owned()),
+                ("count", found.len().to_string())
+            ]
+        )),
+    }
+}
+
+fn print_item(i: &kehu::property::ItemView) {
+    let places: Vec<String> = i
+        .balances
+        .iter()
+        .map(|b| format!("{} {}", b.location, b.quantity))
+        .collect();
+    println!(
+        "{}\t{}\t{}\t{} {}\t{}\t{}",
+        i.register_no
+            .clone()
+            .unwrap_or_else(|| format!("#{}", i.id)),
+        i.customer.name,
+        i.item_name,
+        i.balance,
+        i.unit,
+        i.state.as_str(),
+        places.join(", ")
+    );
+    for b in &i.blocks {
+        println!("  ! {b}");
+    }
+}
+
+async fn property(cli: &Cli, cmd: &PropertyCmd) -> anyhow::Result<ExitCode> {
+    use kehu::property as p;
+    let app = open(cli).await?;
+    let lang = Lang::from_env();
+    let as_user = match cmd {
+        PropertyCmd::Find { as_user, .. }
+        | PropertyCmd::Issue { as_user, .. }
+        | PropertyCmd::Return { as_user, .. }
+        | PropertyCmd::End { as_user, .. }
+        | PropertyCmd::Due { as_user } => as_user,
+    };
+    let actor = actor_named(&app, as_user).await?;
+    let state = &app.state;
+    let done = i18n::with_lang(lang, async {
+        match cmd {
+            PropertyCmd::Find { number, .. } => {
+                for i in p::find(state, &actor, number).await? {
+                    print_item(&i);
+                }
+                Ok(None)
+            }
+            PropertyCmd::Issue {
+                number,
+                quantity,
+                from,
+                order,
+                order_customer,
+                reason,
+                ..
+            } => {
+                let item = property_item(&app, &actor, number).await?;
+                let order_customer_id = match order_customer {
+                    None => None,
+                    Some(code) => {
+                        let filter = kehu::customers::CustomerFilter {
+                            q: Some(code.clone()),
+                            ..Default::default()
+                        };
+                        let (found, _) = kehu::customers::search(state, &actor, &filter).await?;
+                        match found.iter().find(|c| &c.code == code) {
+                            Some(c) => Some(c.id),
+                            None => anyhow::bail!(tr("property.customer_unknown", &[])),
+                        }
+                    }
+                };
+                let input = p::MoveInput {
+                    version: Some(item.version),
+                    kind: Some("issue".into()),
+                    quantity: Some(*quantity),
+                    from_location: Some(from.clone()),
+                    order_no: Some(order.clone()),
+                    order_customer_id,
+                    reason: reason.clone(),
+                    ..Default::default()
+                };
+                Ok(Some(p::move_item(state, &actor, item.id, input).await?))
+            }
+            PropertyCmd::Return {
+                number,
+                quantity,
+                to,
+                usage,
+                ..
+            } => {
+                let item = property_item(&app, &actor, number).await?;
+                let input = p::MoveInput {
+                    version: Some(item.version),
+                    kind: Some("return_from_production".into()),
+                    quantity: Some(*quantity),
+                    to_location: Some(to.clone()),
+                    usage: *usage,
+                    ..Default::default()
+                };
+                Ok(Some(p::move_item(state, &actor, item.id, input).await?))
+            }
+            PropertyCmd::End {
+                number,
+                kind,
+                quantity,
+                from,
+                document,
+                ..
+            } => {
+                let item = property_item(&app, &actor, number).await?;
+                let input = p::EndInput {
+                    version: Some(item.version),
+                    kind: Some(kind.clone()),
+                    quantity: Some(*quantity),
+                    from_location: Some(from.clone()),
+                    document_id: *document,
+                    note: None,
+                };
+                Ok(Some(p::end(state, &actor, item.id, input).await?))
+            }
+            PropertyCmd::Due { .. } => {
+                let due = p::due(state, &actor).await?;
+                for (key, n) in [
+                    ("property.list.inspection", due.pending_inspection.len()),
+                    ("property.list.care", due.care.len()),
+                    ("property.list.idle", due.idle.len()),
+                    ("property.list.abnormalities", due.abnormalities.len()),
+                    ("property.list.notices", due.late_notices.len()),
+                    ("property.list.counts", due.counts.len()),
+                ] {
+                    println!("{}\t{n}", tr(key, &[]));
+                }
+                for i in due.care.iter().chain(&due.idle) {
+                    print_item(i);
+                }
+                Ok(None)
+            }
+        }
+    })
+    .await?;
+    if let Some(item) = done {
+        print_item(&item);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

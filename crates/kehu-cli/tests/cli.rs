@@ -446,3 +446,212 @@ async fn import_and_export_customers() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
+    use kehu::property as p;
+    let db = TestDb::new().await?;
+    let app = kehu::platform::app::App::prepare(
+        db.config(),
+        kehu::platform::clock::Clock::system(),
+        Some("admin-cli-password".into()),
+    )
+    .await?;
+    let state = &app.state;
+    let system = kehu::platform::audit::AuditActor::system();
+    let (u, _) = kehu::platform::auth::create_user(
+        state,
+        &system,
+        kehu::platform::auth::NewUser {
+            username: "keeper".into(),
+            display_name: "keeper".into(),
+            password: Some("keeper-password".into()),
+            roles: vec!["warehouse".into()],
+            team_id: None,
+            language: None,
+        },
+    )
+    .await?;
+    let admin_user = kehu::platform::auth::get_user_by_name(state, "admin").await?;
+    let admin = kehu::platform::auth::Actor {
+        user_id: admin_user.id,
+        username: admin_user.username,
+        display_name: admin_user.display_name,
+        roles: admin_user.roles,
+        team_id: None,
+        language: "en".into(),
+        csrf_token: None,
+        session_id: None,
+    };
+    let c = kehu::customers::create(
+        state,
+        &admin,
+        kehu::customers::CustomerInput {
+            full_name: Some("宁波海天塑机有限公司".into()),
+            customer_type: Some("dealer".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let n = p::create_notice(
+        state,
+        &admin,
+        p::NoticeInput {
+            customer_id: Some(c.id),
+            expected_on: Some("2026-12-01".into()),
+            lines: vec![p::NoticeLineInput {
+                kind: Some("component".into()),
+                item_name: Some("螺杆".into()),
+                quantity: Some(10),
+                unit: Some("件".into()),
+                spec: None,
+            }],
+            ..Default::default()
+        },
+    )
+    .await?;
+    let item = p::receive(
+        state,
+        &admin,
+        n.id,
+        p::ReceiveInput {
+            line_id: Some(n.lines[0].id),
+            quantity: Some(10),
+            packaging_ok: true,
+            ..Default::default()
+        },
+    )
+    .await?[0]
+        .id;
+    let report = p::add_document(
+        state,
+        &admin,
+        item,
+        p::DocumentUpload {
+            kind: "report".into(),
+            instruction: None,
+            order_no: None,
+            note: None,
+            filename: "iqc.pdf".into(),
+            data: b"%PDF-1.4 iqc".to_vec(),
+        },
+    )
+    .await?;
+    p::verify(
+        state,
+        &admin,
+        item,
+        p::VerifyInput {
+            verdict: Some("accepted".into()),
+            report_document_id: Some(report.id),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let reg = p::register(
+        state,
+        &admin,
+        item,
+        p::RegisterInput {
+            location: Some("KG-A01".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let number = reg.register_no.unwrap_or_default();
+    drop(app);
+    let _ = u;
+
+    // More than the balance: refused with the reason, nothing changes.
+    let out = run(
+        &db,
+        &[
+            "property",
+            "issue",
+            &number,
+            "--quantity",
+            "11",
+            "--from",
+            "KG-A01",
+            "--order",
+            "WO-1",
+            "--as",
+            "keeper",
+        ],
+        None,
+    )?;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("would make the balance negative"), "{err}");
+    // An end step without the customer's instruction.
+    let out = run(
+        &db,
+        &[
+            "property",
+            "end",
+            &number,
+            "--kind",
+            "scrap",
+            "--quantity",
+            "1",
+            "--from",
+            "KG-A01",
+            "--as",
+            "keeper",
+        ],
+        None,
+    )?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("written instruction"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Quality may not issue.
+    let out = run(
+        &db,
+        &[
+            "property",
+            "issue",
+            &number,
+            "--quantity",
+            "1",
+            "--from",
+            "KG-A01",
+            "--order",
+            "WO-1",
+            "--as",
+            "keeper2",
+        ],
+        None,
+    )?;
+    assert!(!out.status.success());
+    // A good issue prints the item with its new balance.
+    let out = run(
+        &db,
+        &[
+            "property",
+            "issue",
+            &number,
+            "--quantity",
+            "4",
+            "--from",
+            "KG-A01",
+            "--order",
+            "WO-1",
+            "--as",
+            "keeper",
+        ],
+        None,
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains(&number) && said.contains("6 件"), "{said}");
+    let out = run(&db, &["property", "find", &number, "--as", "keeper"], None)?;
+    assert!(
+        text(&out.stdout).contains("KG-A01 6"),
+        "{}",
+        text(&out.stdout)
+    );
+    Ok(())
+}

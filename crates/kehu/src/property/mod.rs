@@ -403,11 +403,19 @@ pub async fn items(
     Ok((views(state, &rows).await?, total))
 }
 
-/// Items whose register, lot or serial number is exactly `number` (a scan).
+/// Items whose register, lot or serial number is exactly `number` (a scan),
+/// with their balances per location.
 pub async fn find(state: &AppState, actor: &Actor, number: &str) -> Result<Vec<ItemView>> {
     let visible = customers::visible_ids(state, actor).await?;
     let rows = store::find_by_number(&state.db, number.trim(), visible).await?;
-    views(state, &rows).await
+    let ids: Vec<i64> = rows.iter().map(|i| i.customer_id).collect();
+    let names = customers::labels(&state.db, &ids).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for i in &rows {
+        let b = store::balances(&state.db, i.id).await?;
+        out.push(to_view(state, i, names.get(&i.customer_id), Some(&b)));
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
