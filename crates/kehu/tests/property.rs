@@ -1045,31 +1045,105 @@ async fn refusals_show_on_the_item_page_beside_the_form() -> R {
             .send()
     };
     // FIFO: the older lot is named on the page.
-    let r = post("move", vec![("kind", "issue".into()), ("quantity", "1".into()), ("from_location", "KG-A01".into()), ("order_no", "WO-1".into())]).await?;
+    let r = post(
+        "move",
+        vec![
+            ("kind", "issue".into()),
+            ("quantity", "1".into()),
+            ("from_location", "KG-A01".into()),
+            ("order_no", "WO-1".into()),
+        ],
+    )
+    .await?;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await?;
-    assert!(html.contains("先进先出") && html.contains(older["register_no"].as_str().unwrap_or("?")), "FIFO message");
+    assert!(
+        html.contains("先进先出") && html.contains(older["register_no"].as_str().unwrap_or("?")),
+        "FIFO message"
+    );
     // Negative balance.
-    let r = post("move", vec![("kind", "issue".into()), ("quantity", "11".into()), ("from_location", "KG-A01".into()), ("order_no", "WO-1".into()), ("reason", "客户指定".into())]).await?;
+    let r = post(
+        "move",
+        vec![
+            ("kind", "issue".into()),
+            ("quantity", "11".into()),
+            ("from_location", "KG-A01".into()),
+            ("order_no", "WO-1".into()),
+            ("reason", "客户指定".into()),
+        ],
+    )
+    .await?;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await?.contains("结存为负"));
     // Another customer's order without consent.
-    let (_, other) = c.sales.post("/api/v1/customers", json!({"full_name": "宁波海天塑机有限公司", "customer_type": "dealer"})).await?;
-    let r = post("move", vec![("kind", "issue".into()), ("quantity", "1".into()), ("from_location", "KG-A01".into()), ("order_no", "WO-X".into()), ("reason", "急单".into()), ("order_customer", other["code"].as_str().unwrap_or_default().to_owned())]).await?;
+    let (_, other) = c
+        .sales
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "宁波海天塑机有限公司", "customer_type": "dealer"}),
+        )
+        .await?;
+    let r = post(
+        "move",
+        vec![
+            ("kind", "issue".into()),
+            ("quantity", "1".into()),
+            ("from_location", "KG-A01".into()),
+            ("order_no", "WO-X".into()),
+            ("reason", "急单".into()),
+            (
+                "order_customer",
+                other["code"].as_str().unwrap_or_default().to_owned(),
+            ),
+        ],
+    )
+    .await?;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await?.contains("书面同意"));
     // An end step without the instruction.
-    let r = post("end", vec![("kind", "scrap".into()), ("quantity", "1".into()), ("from_location", "KG-A01".into())]).await?;
+    let r = post(
+        "end",
+        vec![
+            ("kind", "scrap".into()),
+            ("quantity", "1".into()),
+            ("from_location", "KG-A01".into()),
+        ],
+    )
+    .await?;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await?.contains("书面指示"));
     // A blocked item: an open abnormality.
-    let r = post("abnormalities", vec![("kind", "damaged".into()), ("description", "压损".into()), ("quantity", "1".into())]).await?;
+    let r = post(
+        "abnormalities",
+        vec![
+            ("kind", "damaged".into()),
+            ("description", "压损".into()),
+            ("quantity", "1".into()),
+        ],
+    )
+    .await?;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = post("move", vec![("kind", "issue".into()), ("quantity", "1".into()), ("from_location", "KG-A01".into()), ("order_no", "WO-1".into()), ("reason", "客户指定".into())]).await?;
+    let r = post(
+        "move",
+        vec![
+            ("kind", "issue".into()),
+            ("quantity", "1".into()),
+            ("from_location", "KG-A01".into()),
+            ("order_no", "WO-1".into()),
+            ("reason", "客户指定".into()),
+        ],
+    )
+    .await?;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await?.contains("冻结"));
     // Nothing was issued by any refused form.
-    let (_, v) = c.wh.get(&format!("/api/v1/property/items/{}/ledger", id(&newer))).await?;
-    assert!(v["items"].as_array().is_some_and(|a| a.iter().all(|m| m["kind"] != "issue")));
+    let (_, v) =
+        c.wh.get(&format!("/api/v1/property/items/{}/ledger", id(&newer)))
+            .await?;
+    assert!(
+        v["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().all(|m| m["kind"] != "issue"))
+    );
     Ok(())
 }

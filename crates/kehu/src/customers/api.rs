@@ -182,8 +182,7 @@ async fn get_one(
     actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Json<CustomerView>> {
-    let c = super::visible(&state, &actor, id).await?;
-    Ok(Json(super::view(&state, &c).await?))
+    Ok(Json(super::visible_view(&state, &actor, id).await?))
 }
 
 /// Edit a customer with the `version` read; 409 when someone changed it since.

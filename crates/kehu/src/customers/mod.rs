@@ -339,8 +339,32 @@ async fn refresh_completeness(
 
 pub async fn view(state: &AppState, c: &customers::Model) -> Result<CustomerView> {
     let x = extras(&state.db, c.id).await?;
+    let owner = user_ref(&state.db, c.owner_id).await?;
+    Ok(view_with(state, c, &x, owner))
+}
+
+/// One customer the actor may see, as the API returns it, read in one query
+/// (404 when out of scope).
+pub async fn visible_view(state: &AppState, actor: &Actor, id: i64) -> Result<CustomerView> {
+    let scope = read_scope(state, actor).await?;
+    let r = store::get_with_extras(&state.db, &scope, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let x = Extras {
+        contacts: r.contacts,
+        licence: r.licence,
+    };
+    let owner = UserRef {
+        id: r.customer.owner_id,
+        username: r.owner_username,
+        display_name: r.owner_name,
+    };
+    Ok(view_with(state, &r.customer, &x, owner))
+}
+
+fn view_with(state: &AppState, c: &customers::Model, x: &Extras, owner: UserRef) -> CustomerView {
     let policy = state.policy();
-    Ok(CustomerView {
+    CustomerView {
         id: c.id,
         code: c.code.clone(),
         full_name: c.full_name.clone(),
@@ -360,16 +384,16 @@ pub async fn view(state: &AppState, c: &customers::Model) -> Result<CustomerView
         source: c.source.clone(),
         first_contact_date: c.first_contact_date,
         cooperation_start_date: c.cooperation_start_date,
-        owner: user_ref(&state.db, c.owner_id).await?,
+        owner,
         tags: split_tags(&c.tags),
         notes: c.notes.clone(),
         grade: c.grade.clone(),
-        completeness: completeness_of(c, &x, &policy.policy.customers, state.clock.now()),
+        completeness: completeness_of(c, x, &policy.policy.customers, state.clock.now()),
         created_by: c.created_by.clone(),
         created_at: c.created_at,
         updated_at: c.updated_at,
         version: c.version,
-    })
+    }
 }
 
 /// The audit snapshot: the record's own fields, without derived ones.

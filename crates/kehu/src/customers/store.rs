@@ -70,6 +70,63 @@ pub async fn get(
         .await?)
 }
 
+/// A customer in scope with what its page and API view need besides its
+/// row (contacts, business licence, owner's names), in one query: the
+/// busiest read of the system.
+pub struct CustomerWithExtras {
+    pub customer: customers::Model,
+    pub contacts: usize,
+    pub licence: bool,
+    pub owner_username: String,
+    pub owner_name: String,
+}
+
+pub async fn get_with_extras(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<CustomerWithExtras>> {
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let stmt = scoped(scope)
+        .filter(customers::Column::Id.eq(id))
+        .expr_as(
+            Expr::cust("(SELECT COUNT(*) FROM contacts k WHERE k.customer_id = customers.id)"),
+            "x_contacts",
+        )
+        .expr_as(
+            Expr::cust(
+                "CASE WHEN EXISTS (SELECT 1 FROM attachments a WHERE a.customer_id = customers.id \
+                 AND a.kind = 'business_licence') THEN 1 ELSE 0 END",
+            ),
+            "x_licence",
+        )
+        .expr_as(
+            Expr::cust("(SELECT u.username FROM users u WHERE u.id = customers.owner_id)"),
+            "x_owner_username",
+        )
+        .expr_as(
+            Expr::cust("(SELECT u.display_name FROM users u WHERE u.id = customers.owner_id)"),
+            "x_owner_name",
+        )
+        .build(db.get_database_backend());
+    let Some(row) = db.query_one_raw(stmt).await? else {
+        return Ok(None);
+    };
+    let contacts: i64 = row.try_get("", "x_contacts")?;
+    let licence: i32 = row.try_get("", "x_licence")?;
+    Ok(Some(CustomerWithExtras {
+        customer: customers::Model::from_query_result(&row, "")?,
+        contacts: usize::try_from(contacts).unwrap_or(0),
+        licence: licence != 0,
+        owner_username: row
+            .try_get::<Option<String>>("", "x_owner_username")?
+            .unwrap_or_default(),
+        owner_name: row
+            .try_get::<Option<String>>("", "x_owner_name")?
+            .unwrap_or_default(),
+    }))
+}
+
 /// Re-reads a customer inside a write transaction and locks its row until
 /// commit (PostgreSQL; SQLite's write transaction already excludes others),
 /// so the version compared is the version overwritten.
