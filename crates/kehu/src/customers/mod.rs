@@ -1334,17 +1334,15 @@ pub async fn search(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<(Vec<CustomerSummary>, u64)> {
-    let q = filtered(state, actor, filter).await?;
+    let (q, known_total) = filtered_plan(state, actor, filter).await?;
     let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
     let page = filter.page.unwrap_or(1).max(1);
     let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
-    let (rows, total) = store::page(&state.db, q, page, per_page).await?;
-    let mut owners = std::collections::HashMap::new();
+    let (rows, total) = store::page(&state.db, q, page, per_page, known_total).await?;
+    let owner_ids: Vec<i64> = rows.iter().map(|c| c.owner_id).collect();
+    let owners = store::display_names(&state.db, &owner_ids).await?;
     let mut out = Vec::with_capacity(rows.len());
     for c in rows {
-        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(c.owner_id) {
-            slot.insert(user_ref(&state.db, c.owner_id).await?.display_name);
-        }
         out.push(CustomerSummary {
             id: c.id,
             code: c.code,
@@ -1372,8 +1370,37 @@ pub(crate) async fn filtered(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<Select<customers::Entity>> {
+    Ok(filtered_plan(state, actor, filter).await?.0)
+}
+
+/// Search terms held by more customers than this are probed while the list
+/// walks its sort index, instead of driving the query: the first page of a
+/// common word then needs a few thousand probes, not a sort of every match.
+const FREQUENT_TERM: u64 = 2000;
+
+/// The filtered query, and its total when the term index alone knows it
+/// (every customer in scope, one exact term, no other filter).
+async fn filtered_plan(
+    state: &AppState,
+    actor: &Actor,
+    filter: &CustomerFilter,
+) -> Result<(Select<customers::Entity>, Option<u64>)> {
     let scope = read_scope(state, actor).await?;
     let mut q = store::scoped(&scope);
+    let mut known_total = None;
+    let only_text = scope == Scope::All
+        && [
+            &filter.customer_type,
+            &filter.stage,
+            &filter.region,
+            &filter.industry,
+            &filter.grade,
+            &filter.tag,
+        ]
+        .iter()
+        .all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()))
+        && filter.owner_id.is_none()
+        && filter.overdue != Some(true);
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         q = match model::query_terms(text) {
             model::SearchQuery::CreditCode(code) => {
@@ -1383,11 +1410,16 @@ pub(crate) async fn filtered(
             model::SearchQuery::Phone(digits) => q.filter(
                 customers::Column::Id.in_subquery(store::term_prefix(&format!("t:{digits}"))),
             ),
-            model::SearchQuery::Pinyin(py) => q.filter(
-                sea_orm::Condition::any()
-                    .add(customers::Column::Id.in_subquery(store::term_prefix(&format!("i:{py}"))))
-                    .add(customers::Column::Id.in_subquery(store::term_prefix(&format!("p:{py}")))),
-            ),
+            model::SearchQuery::Pinyin(py) => {
+                let (initials, full) = (format!("i:{py}"), format!("p:{py}"));
+                let frequent = store::prefix_more_than(&state.db, &initials, FREQUENT_TERM).await?
+                    || store::prefix_more_than(&state.db, &full, FREQUENT_TERM).await?;
+                q.filter(
+                    sea_orm::Condition::any()
+                        .add(store::id_in(store::term_prefix(&initials), frequent))
+                        .add(store::id_in(store::term_prefix(&full), frequent)),
+                )
+            }
             model::SearchQuery::Name { bigrams, text } => {
                 if bigrams.is_empty() {
                     q.filter(
@@ -1396,8 +1428,25 @@ pub(crate) async fn filtered(
                             .add(customers::Column::ShortName.contains(&text)),
                     )
                 } else {
+                    let mut rarest = u64::MAX;
+                    for b in &bigrams {
+                        rarest = rarest.min(store::term_count(&state.db, b).await?);
+                    }
+                    // One bigram that is the whole text: the term is the answer.
+                    if bigrams.len() == 1 && text.chars().count() == 2 {
+                        if only_text {
+                            known_total = Some(rarest);
+                        }
+                        return Ok((
+                            q.filter(store::id_in(
+                                store::term_exact(bigrams[0].clone()),
+                                rarest > FREQUENT_TERM,
+                            )),
+                            known_total,
+                        ));
+                    }
                     for b in bigrams {
-                        q = q.filter(customers::Column::Id.in_subquery(store::term_exact(b)));
+                        q = q.filter(store::id_in(store::term_exact(b), rarest > FREQUENT_TERM));
                     }
                     // The bigrams may occur apart: keep only true substrings.
                     q.filter(
@@ -1436,7 +1485,7 @@ pub(crate) async fn filtered(
         let now = state.clock.now();
         q = q.filter(archive_overdue(now));
     }
-    Ok(q)
+    Ok((q, known_total))
 }
 
 // ------------------------------------------------------------------ transfer, sharing

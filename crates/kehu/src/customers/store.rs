@@ -232,6 +232,60 @@ pub fn term_exact(term: String) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// Display names of users by id, in one query (the owners of a page of customers).
+pub async fn display_names(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
+    use crate::platform::schema::users;
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+/// How many customers hold an exact term (an index range count).
+pub async fn term_count(db: &impl ConnectionTrait, term: &str) -> Result<u64> {
+    Ok(customer_terms::Entity::find()
+        .filter(customer_terms::Column::Term.eq(term))
+        .count(db)
+        .await?)
+}
+
+/// `id IN (ids)`; for a frequent term written `id + 0 IN (ids)`, which no
+/// index can serve, so the planner walks the sort index and probes the set
+/// instead of sorting every match.
+pub fn id_in(ids: sea_orm::sea_query::SelectStatement, frequent: bool) -> Condition {
+    let id = Expr::col((customers::Entity, customers::Column::Id));
+    if frequent {
+        Condition::all().add(id.add(0).in_subquery(ids))
+    } else {
+        Condition::all().add(id.in_subquery(ids))
+    }
+}
+
+/// Whether more than `limit` terms start with `prefix` (stops counting there).
+pub async fn prefix_more_than(db: &impl ConnectionTrait, prefix: &str, limit: u64) -> Result<bool> {
+    let upper = format!("{prefix}\u{10FFFF}");
+    let n = customer_terms::Entity::find()
+        .filter(customer_terms::Column::Term.gte(prefix.to_owned()))
+        .filter(customer_terms::Column::Term.lt(upper))
+        .limit(limit + 1)
+        .all(db)
+        .await?
+        .len();
+    Ok(n as u64 > limit)
+}
+
 /// Ids holding a term that starts with `prefix` (an index range scan).
 pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
     let upper = format!("{prefix}\u{10FFFF}");
@@ -244,13 +298,18 @@ pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// A page of the query and the total (counted unless already known).
 pub async fn page(
     db: &impl ConnectionTrait,
     query: Select<customers::Entity>,
     page: u64,
     per_page: u64,
+    known_total: Option<u64>,
 ) -> Result<(Vec<customers::Model>, u64)> {
-    let total = query.clone().count(db).await?;
+    let total = match known_total {
+        Some(t) => t,
+        None => query.clone().count(db).await?,
+    };
     let items = query
         .offset(page.saturating_sub(1) * per_page)
         .limit(per_page)
