@@ -652,3 +652,34 @@ async fn contacts_are_edited_and_deleted_from_the_customer_page() -> R {
     assert_eq!(contacts["total"], 0);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_character_search_keeps_the_other_filters_and_its_total() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    for (name, kind) in [
+        ("苏州恒达精密模具有限公司", "dealer"),
+        ("无锡恒达机械有限公司", "retailer"),
+        ("常州达恒电子有限公司", "dealer"),
+    ] {
+        let (st, _) = admin
+            .post(
+                "/api/v1/customers",
+                json!({"full_name": name, "customer_type": kind}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED);
+    }
+    let q = |path: &str| format!("/api/v1/customers?{path}");
+    let (_, all) = admin.get(&q("q=恒达")).await?;
+    assert_eq!(all["total"], 2, "the term index's total: {all}");
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(2));
+    let (_, dealers) = admin.get(&q("q=恒达&customer_type=dealer")).await?;
+    assert_eq!(dealers["total"], 1, "{dealers}");
+    assert_eq!(dealers["items"][0]["full_name"], "苏州恒达精密模具有限公司");
+    let (_, longer) = admin.get(&q("q=恒达精")).await?;
+    assert_eq!(longer["total"], 1);
+    let (_, apart) = admin.get(&q("q=达恒")).await?;
+    assert_eq!(apart["total"], 1, "{apart}");
+    Ok(())
+}

@@ -1334,11 +1334,15 @@ pub async fn search(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<(Vec<CustomerSummary>, u64)> {
-    let (q, known_total) = filtered_plan(state, actor, filter).await?;
+    let (q, count_q, known_total) = filtered_plan(state, actor, filter).await?;
     let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
     let page = filter.page.unwrap_or(1).max(1);
     let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
-    let (rows, total) = store::page(&state.db, q, page, per_page, known_total).await?;
+    let total = match known_total {
+        Some(t) => t,
+        None => count_q.count(&state.db).await?,
+    };
+    let rows = store::page(&state.db, q, page, per_page).await?;
     let owner_ids: Vec<i64> = rows.iter().map(|c| c.owner_id).collect();
     let owners = store::display_names(&state.db, &owner_ids).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -1370,21 +1374,29 @@ pub(crate) async fn filtered(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<Select<customers::Entity>> {
-    Ok(filtered_plan(state, actor, filter).await?.0)
+    Ok(filtered_plan(state, actor, filter).await?.1)
 }
 
-/// Search terms held by more customers than this are probed while the list
-/// walks its sort index, instead of driving the query: the first page of a
-/// common word then needs a few thousand probes, not a sort of every match.
-const FREQUENT_TERM: u64 = 2000;
+/// Whether a term held by `holders` of about `customers` customers should be
+/// probed while the list walks its sort index (a common word: the first page
+/// needs about 50 × customers / holders probes) rather than drive the query
+/// (a rare one: `holders` row reads and a sort).
+fn walk_sort_index(holders: u64, customers: u64) -> bool {
+    holders.saturating_mul(holders) > customers.saturating_mul(50)
+}
 
-/// The filtered query, and its total when the term index alone knows it
-/// (every customer in scope, one exact term, no other filter).
+/// The filtered query for a page and for its count (they differ only in how
+/// a common term is probed), and the total when the term index alone knows
+/// it (every customer in scope, one exact term, no other filter).
 async fn filtered_plan(
     state: &AppState,
     actor: &Actor,
     filter: &CustomerFilter,
-) -> Result<(Select<customers::Entity>, Option<u64>)> {
+) -> Result<(
+    Select<customers::Entity>,
+    Select<customers::Entity>,
+    Option<u64>,
+)> {
     let scope = read_scope(state, actor).await?;
     let mut q = store::scoped(&scope);
     let mut known_total = None;
@@ -1401,28 +1413,38 @@ async fn filtered_plan(
         .all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()))
         && filter.owner_id.is_none()
         && filter.overdue != Some(true);
+    // The text condition as the page probes it, and as the count drives it.
+    let mut text_cond: Option<(sea_orm::Condition, sea_orm::Condition)> = None;
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        q = match model::query_terms(text) {
+        let both = |c: sea_orm::Condition| (c.clone(), c);
+        text_cond = Some(match model::query_terms(text) {
             model::SearchQuery::CreditCode(code) => {
-                q.filter(customers::Column::CreditCode.eq(code))
+                both(sea_orm::Condition::all().add(customers::Column::CreditCode.eq(code)))
             }
-            model::SearchQuery::Code(code) => q.filter(customers::Column::Code.starts_with(code)),
-            model::SearchQuery::Phone(digits) => q.filter(
-                customers::Column::Id.in_subquery(store::term_prefix(&format!("t:{digits}"))),
-            ),
+            model::SearchQuery::Code(code) => {
+                both(sea_orm::Condition::all().add(customers::Column::Code.starts_with(code)))
+            }
+            model::SearchQuery::Phone(digits) => both(store::id_in(
+                store::term_prefix(&format!("t:{digits}")),
+                false,
+            )),
             model::SearchQuery::Pinyin(py) => {
                 let (initials, full) = (format!("i:{py}"), format!("p:{py}"));
-                let frequent = store::prefix_more_than(&state.db, &initials, FREQUENT_TERM).await?
-                    || store::prefix_more_than(&state.db, &full, FREQUENT_TERM).await?;
-                q.filter(
+                let customers = store::max_id(&state.db).await?;
+                // The fewest holders that make a term common (see walk_sort_index).
+                let common = (customers.saturating_mul(50) as f64).sqrt() as u64;
+                let walk = store::prefix_more_than(&state.db, &initials, common).await?
+                    || store::prefix_more_than(&state.db, &full, common).await?;
+                let cond = |walk: bool| {
                     sea_orm::Condition::any()
-                        .add(store::id_in(store::term_prefix(&initials), frequent))
-                        .add(store::id_in(store::term_prefix(&full), frequent)),
-                )
+                        .add(store::id_in(store::term_prefix(&initials), walk))
+                        .add(store::id_in(store::term_prefix(&full), walk))
+                };
+                (cond(walk), cond(false))
             }
             model::SearchQuery::Name { bigrams, text } => {
                 if bigrams.is_empty() {
-                    q.filter(
+                    both(
                         sea_orm::Condition::any()
                             .add(customers::Column::FullName.contains(&text))
                             .add(customers::Column::ShortName.contains(&text)),
@@ -1432,32 +1454,32 @@ async fn filtered_plan(
                     for b in &bigrams {
                         rarest = rarest.min(store::term_count(&state.db, b).await?);
                     }
-                    // One bigram that is the whole text: the term is the answer.
+                    let walk = walk_sort_index(rarest, store::max_id(&state.db).await?);
+                    let terms = |walk: bool| {
+                        bigrams.iter().fold(sea_orm::Condition::all(), |c, b| {
+                            c.add(store::id_in(store::term_exact(b.clone()), walk))
+                        })
+                    };
                     if bigrams.len() == 1 && text.chars().count() == 2 {
+                        // One bigram that is the whole text: the term is the answer.
                         if only_text {
                             known_total = Some(rarest);
                         }
-                        return Ok((
-                            q.filter(store::id_in(
-                                store::term_exact(bigrams[0].clone()),
-                                rarest > FREQUENT_TERM,
-                            )),
-                            known_total,
-                        ));
-                    }
-                    for b in bigrams {
-                        q = q.filter(store::id_in(store::term_exact(b), rarest > FREQUENT_TERM));
-                    }
-                    // The bigrams may occur apart: keep only true substrings.
-                    q.filter(
-                        sea_orm::Condition::any()
+                        (terms(walk), terms(false))
+                    } else {
+                        // The bigrams may occur apart: keep only true substrings.
+                        let substring = sea_orm::Condition::any()
                             .add(customers::Column::NameNorm.contains(&text))
                             .add(customers::Column::FullName.contains(&text))
-                            .add(customers::Column::ShortName.contains(&text)),
-                    )
+                            .add(customers::Column::ShortName.contains(&text));
+                        (
+                            terms(walk).add(substring.clone()),
+                            terms(false).add(substring),
+                        )
+                    }
                 }
             }
-        };
+        });
     }
     for (value, col) in [
         (&filter.customer_type, customers::Column::CustomerType),
@@ -1485,7 +1507,10 @@ async fn filtered_plan(
         let now = state.clock.now();
         q = q.filter(archive_overdue(now));
     }
-    Ok((q, known_total))
+    Ok(match text_cond {
+        Some((page, count)) => (q.clone().filter(page), q.filter(count), known_total),
+        None => (q.clone(), q, known_total),
+    })
 }
 
 // ------------------------------------------------------------------ transfer, sharing

@@ -298,24 +298,29 @@ pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-/// A page of the query and the total (counted unless already known).
+/// One page of the query.
 pub async fn page(
     db: &impl ConnectionTrait,
     query: Select<customers::Entity>,
     page: u64,
     per_page: u64,
-    known_total: Option<u64>,
-) -> Result<(Vec<customers::Model>, u64)> {
-    let total = match known_total {
-        Some(t) => t,
-        None => query.clone().count(db).await?,
-    };
-    let items = query
+) -> Result<Vec<customers::Model>> {
+    Ok(query
         .offset(page.saturating_sub(1) * per_page)
         .limit(per_page)
         .all(db)
+        .await?)
+}
+
+/// The highest customer id: about how many customers there are, read from
+/// the index end (a count would read every row).
+pub async fn max_id(db: &impl ConnectionTrait) -> Result<u64> {
+    let top = customers::Entity::find()
+        .order_by_desc(customers::Column::Id)
+        .limit(1)
+        .one(db)
         .await?;
-    Ok((items, total))
+    Ok(top.map_or(0, |c| u64::try_from(c.id).unwrap_or(0)))
 }
 
 pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::Entity> {
