@@ -681,5 +681,13 @@ async fn a_two_character_search_keeps_the_other_filters_and_its_total() -> R {
     assert_eq!(longer["total"], 1);
     let (_, apart) = admin.get(&q("q=达恒")).await?;
     assert_eq!(apart["total"], 1, "{apart}");
+    // Pinyin initials and full pinyin, counted from the term index.
+    let (_, py) = admin.get(&q("q=wxhd")).await?;
+    assert_eq!(py["total"], 1, "{py}");
+    assert_eq!(py["items"][0]["full_name"], "无锡恒达机械有限公司");
+    let (_, py) = admin.get(&q("q=wuxi")).await?;
+    assert_eq!(py["total"], 1, "{py}");
+    let (_, py) = admin.get(&q("q=wxhd&customer_type=dealer")).await?;
+    assert_eq!(py["total"], 0, "{py}");
     Ok(())
 }

@@ -1429,17 +1429,13 @@ async fn filtered_plan(
                 false,
             )),
             model::SearchQuery::Pinyin(py) => {
-                let (initials, full) = (format!("i:{py}"), format!("p:{py}"));
-                let customers = store::max_id(&state.db).await?;
-                // The fewest holders that make a term common (see walk_sort_index).
-                let common = (customers.saturating_mul(50) as f64).sqrt() as u64;
-                let walk = store::prefix_more_than(&state.db, &initials, common).await?
-                    || store::prefix_more_than(&state.db, &full, common).await?;
-                let cond = |walk: bool| {
-                    sea_orm::Condition::any()
-                        .add(store::id_in(store::term_prefix(&initials), walk))
-                        .add(store::id_in(store::term_prefix(&full), walk))
-                };
+                let prefixes = [format!("i:{py}"), format!("p:{py}")];
+                let holders = store::count_ids(&state.db, store::term_prefixes(&prefixes)).await?;
+                if only_text {
+                    known_total = Some(holders);
+                }
+                let walk = walk_sort_index(holders, store::max_id(&state.db).await?);
+                let cond = |walk: bool| store::id_in(store::term_prefixes(&prefixes), walk);
                 (cond(walk), cond(false))
             }
             model::SearchQuery::Name { bigrams, text } => {

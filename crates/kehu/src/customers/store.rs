@@ -273,17 +273,32 @@ pub fn id_in(ids: sea_orm::sea_query::SelectStatement, frequent: bool) -> Condit
     }
 }
 
-/// Whether more than `limit` terms start with `prefix` (stops counting there).
-pub async fn prefix_more_than(db: &impl ConnectionTrait, prefix: &str, limit: u64) -> Result<bool> {
-    let upper = format!("{prefix}\u{10FFFF}");
-    let n = customer_terms::Entity::find()
-        .filter(customer_terms::Column::Term.gte(prefix.to_owned()))
-        .filter(customer_terms::Column::Term.lt(upper))
-        .limit(limit + 1)
-        .all(db)
-        .await?
-        .len();
-    Ok(n as u64 > limit)
+/// Ids holding a term that starts with any of `prefixes`: one set, so the
+/// planner can drive a query from it (index range scans).
+pub fn term_prefixes(prefixes: &[String]) -> sea_orm::sea_query::SelectStatement {
+    let mut parts = prefixes.iter().map(|p| term_prefix(p));
+    let mut q = parts.next().unwrap_or_else(|| term_exact(String::new()));
+    for part in parts {
+        q.union(sea_orm::sea_query::UnionType::Distinct, part);
+    }
+    q
+}
+
+/// How many ids a term query yields (read from the term index alone).
+pub async fn count_ids(
+    db: &impl ConnectionTrait,
+    ids: sea_orm::sea_query::SelectStatement,
+) -> Result<u64> {
+    let stmt = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .from_subquery(ids, "ids")
+        .to_owned();
+    let row = db.query_one(&stmt).await?;
+    let n: i64 = match row {
+        Some(r) => r.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Ids holding a term that starts with `prefix` (an index range scan).
