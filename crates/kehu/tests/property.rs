@@ -716,6 +716,20 @@ async fn scope_versions_counts_and_print_pages() -> R {
         .text()
         .await?;
     assert!(reg.contains("顾客财产清单") && reg.contains("吸塑盘"));
+    assert!(
+        reg.contains("前壳模具"),
+        "the register lists every registered item"
+    );
+    let list = keeper
+        .get(s.url("/property?per_page=1"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        list.contains("1 / 2") && list.contains("page=2"),
+        "a pager when the list is longer than a page: {list}"
+    );
     let x = keeper
         .get(s.url("/property/register?format=xlsx"))
         .send()

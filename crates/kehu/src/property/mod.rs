@@ -88,10 +88,6 @@ fn today(state: &AppState) -> NaiveDate {
         .date_naive()
 }
 
-fn lang() -> String {
-    i18n::current().as_str().to_owned()
-}
-
 fn text(v: &Option<String>) -> Option<String> {
     v.as_deref()
         .map(str::trim)
@@ -1884,6 +1880,37 @@ pub struct NotifyInput {
     pub notification: Option<String>,
 }
 
+/// An abnormality and its item, for the sales steps on it: 404 out of
+/// scope, 403 for a role that may not act for the customer.
+async fn abnormality_for_sales(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+) -> Result<(abnormalities::Model, items::Model)> {
+    let a = store::abnormality(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let item = visible_item(state, actor, a.item_id).await?;
+    require(actor, &state.policy().policy.property.sales_roles)?;
+    customers::editable(state, actor, item.customer_id).await?;
+    Ok((a, item))
+}
+
+/// Locks an abnormality in the write transaction and checks the version edited.
+async fn lock_abnormality(
+    txn: &sea_orm::DatabaseTransaction,
+    id: i64,
+    version: Option<i64>,
+) -> Result<abnormalities::Model> {
+    let a = store::abnormality_for_update(txn, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if version.is_some_and(|v| v != a.version) {
+        return Err(Error::StaleVersion);
+    }
+    Ok(a)
+}
+
 /// Records that the customer was notified of an abnormality (sales).
 pub async fn notify_customer(
     state: &AppState,
@@ -1891,24 +1918,13 @@ pub async fn notify_customer(
     abnormality_id: i64,
     input: NotifyInput,
 ) -> Result<AbnormalityView> {
-    let p = state.policy();
-    let a = store::abnormality(&state.db, abnormality_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let item = visible_item(state, actor, a.item_id).await?;
-    require(actor, &p.policy.property.sales_roles)?;
-    customers::editable(state, actor, item.customer_id).await?;
+    abnormality_for_sales(state, actor, abnormality_id).await?;
     let Some(note) = text(&input.notification) else {
         return Err(FieldError::new("notification", "error.required").into());
     };
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let a = store::abnormality_for_update(&txn, abnormality_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    if input.version.is_some_and(|v| v != a.version) {
-        return Err(Error::StaleVersion);
-    }
+    let a = lock_abnormality(&txn, abnormality_id, input.version).await?;
     if a.status != "open" && a.status != "notified" {
         return Err(FieldError::new("status", "property.refuse.abnormality_closed").into());
     }
@@ -1948,12 +1964,7 @@ pub async fn record_instruction(
     input: InstructionInput,
 ) -> Result<AbnormalityView> {
     let p = state.policy();
-    let a = store::abnormality(&state.db, abnormality_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let current = visible_item(state, actor, a.item_id).await?;
-    require(actor, &p.policy.property.sales_roles)?;
-    customers::editable(state, actor, current.customer_id).await?;
+    let (a, _) = abnormality_for_sales(state, actor, abnormality_id).await?;
     let doc = match input.document_id {
         Some(d) => store::document(&state.db, d)
             .await?
@@ -1975,12 +1986,7 @@ pub async fn record_instruction(
         })?;
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
-    let a = store::abnormality_for_update(&txn, abnormality_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    if input.version.is_some_and(|v| v != a.version) {
-        return Err(Error::StaleVersion);
-    }
+    let a = lock_abnormality(&txn, abnormality_id, input.version).await?;
     if a.status == "closed" || a.status == "instructed" {
         return Err(FieldError::new("status", "property.refuse.abnormality_closed").into());
     }
@@ -2606,16 +2612,6 @@ pub async fn of_customer(
     )
     .await?;
     views(state, &rows).await
-}
-
-/// Names of kinds and locations in the user's language, for pages and sheets.
-pub fn kind_name(state: &AppState, code: &str) -> String {
-    let p = state.policy();
-    p.policy
-        .property
-        .kind(code)
-        .map(|k| k.name(&lang()).to_owned())
-        .unwrap_or_else(|| code.to_owned())
 }
 
 /// Used by the ledger check in tests: the replayed balances of an item.

@@ -143,11 +143,11 @@ fn t_state(shell: &Shell, s: &super::model::ItemState) -> String {
 
 // ------------------------------------------------------------------ dashboard
 
+/// Which list of the dashboard (the item filter is read beside it: a
+/// flattened struct would read numbers in the query as text and fail).
 #[derive(Deserialize, Default)]
 struct DashboardQuery {
     list: Option<String>,
-    #[serde(flatten)]
-    filter: ItemFilter,
 }
 
 #[derive(Template)]
@@ -171,17 +171,39 @@ impl DashboardPage {
     fn q(&self) -> &str {
         self.filter.q.as_deref().unwrap_or("")
     }
+    fn page(&self) -> u64 {
+        self.filter.page.unwrap_or(1).max(1)
+    }
+    fn pages(&self) -> u64 {
+        let per_page = self.filter.per_page.unwrap_or(50).clamp(1, 500);
+        self.total.div_ceil(per_page).max(1)
+    }
+    /// The list's query string without the page, for the pager's links.
+    fn query(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (k, v) in [
+            ("q", &self.filter.q),
+            ("kind", &self.filter.kind),
+            ("state", &self.filter.state),
+        ] {
+            if let Some(v) = v.as_deref().filter(|s| !s.is_empty()) {
+                pairs.push((k, v.to_owned()));
+            }
+        }
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    }
 }
 
 async fn dashboard(
     State(state): State<AppState>,
     actor: Actor,
     QueryParams(q): QueryParams<DashboardQuery>,
+    QueryParams(filter): QueryParams<ItemFilter>,
 ) -> Result<Response> {
     let shell = Shell::new("property.title");
     let due = super::due(&state, &actor).await?;
     let list = q.list.unwrap_or_else(|| "items".into());
-    let (items, total) = super::items(&state, &actor, &q.filter).await?;
+    let (items, total) = super::items(&state, &actor, &filter).await?;
     let notices = if list == "notices" {
         super::notices(&state, &actor, &Default::default()).await?
     } else {
@@ -194,7 +216,7 @@ async fn dashboard(
         list,
         items,
         total,
-        filter: q.filter,
+        filter,
         notices,
         can: super::abilities(&state, &actor, None),
     })
@@ -1013,12 +1035,22 @@ async fn register_page(
     QueryParams(q): QueryParams<FormatQuery>,
     QueryParams(filter): QueryParams<ItemFilter>,
 ) -> Result<Response> {
-    let filter = ItemFilter {
-        register: Some(true),
-        per_page: Some(500),
-        ..filter
-    };
-    let (items, _) = super::items(&state, &actor, &filter).await?;
+    // The register is the whole list, whatever its length: read it page by page.
+    let mut items = Vec::new();
+    for page in 1.. {
+        let f = ItemFilter {
+            register: Some(true),
+            page: Some(page),
+            per_page: Some(500),
+            ..filter.clone()
+        };
+        let (rows, total) = super::items(&state, &actor, &f).await?;
+        let done = rows.is_empty() || (items.len() + rows.len()) as u64 >= total;
+        items.extend(rows);
+        if done {
+            break;
+        }
+    }
     let shell = Shell::new("property.register");
     let names = Names::new(&state, &shell);
     if wants_xlsx(&q) {

@@ -352,8 +352,3 @@ pub async fn idle_unreported(
         .all(db)
         .await?)
 }
-
-/// Checks that a replayed balance map is what [`model::apply`] would allow.
-pub fn never_negative(b: &Balances) -> bool {
-    b.values().all(|q| *q >= 0)
-}
