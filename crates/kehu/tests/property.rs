@@ -671,6 +671,23 @@ async fn scope_versions_counts_and_print_pages() -> R {
     // A count with a variance waits for finance, then enters the ledger.
     let lot = registered(&c, "packaging", "吸塑盘", 50, None).await?;
     let l = id(&lot);
+    // Bad input names its field and changes nothing.
+    let (st, e) =
+        c.wh.post(
+            &format!("/api/v1/property/items/{l}/counts"),
+            json!({"location": "KG-A01"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refusal(&e).0, "counted_qty");
+    let (st, e) =
+        c.wh.post(
+            &format!("/api/v1/property/items/{l}/abnormalities"),
+            json!({"kind": "damaged", "description": "x", "quantity": 51}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refusal(&e).1.contains("结存 50"), "{e}");
     let (st, cnt) =
         c.wh.post(
             &format!("/api/v1/property/items/{l}/counts"),

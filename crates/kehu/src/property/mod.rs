@@ -1793,10 +1793,8 @@ pub async fn raise_abnormality(
     let qty = input.quantity.unwrap_or(current.balance);
     if qty <= 0 || qty > current.balance {
         f.push(
-            FieldError::new("quantity", "property.refuse.negative")
-                .arg("location", "")
-                .arg("available", current.balance)
-                .arg("quantity", qty),
+            FieldError::new("quantity", "property.refuse.over_balance")
+                .arg("available", current.balance),
         );
     }
     let location = match text(&input.location) {
@@ -2236,12 +2234,16 @@ pub async fn count(
         }
         Some(l) => Some(l),
     };
-    let counted = input.counted_qty.unwrap_or(-1);
-    if counted < 0 {
-        f.push(FieldError::new(
-            "counted_qty",
-            "property.refuse.count_negative",
-        ));
+    let counted = input.counted_qty.unwrap_or(0);
+    match input.counted_qty {
+        None => f.push(FieldError::new("counted_qty", "error.required")),
+        Some(q) if q < 0 => {
+            f.push(FieldError::new(
+                "counted_qty",
+                "property.refuse.count_negative",
+            ));
+        }
+        Some(_) => {}
     }
     f.finish()?;
     let location = location.unwrap_or_default();
