@@ -18,6 +18,9 @@ use kehu::platform::i18n::{self, Lang};
 use kehu::platform::sheet::Format;
 use kehu::policy::{Policy, store as policy_store};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "kehu",

@@ -691,3 +691,66 @@ async fn a_two_character_search_keeps_the_other_filters_and_its_total() -> R {
     assert_eq!(py["total"], 0, "{py}");
     Ok(())
 }
+
+/// The hot reads (token, session, one customer) run inline on SQLite and
+/// through the pool on PostgreSQL; both paths give the same models, nulls
+/// and dates included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reads_give_the_same_models_inline_and_through_the_pool() -> R {
+    use kehu::customers::store as customer_store;
+    use kehu::customers::store::Scope;
+    use kehu::platform::auth::store as auth_store;
+    use kehu::platform::reads::Reads;
+    use sea_orm::EntityTrait;
+    let s = TestServer::start().await?;
+    assert_eq!(s.state.reads.is_inline(), !s.db.is_postgres());
+    let pool = Reads::pooled(s.state.db.clone());
+    let admin = Caller::admin(&s).await?;
+    let (st, full) = admin
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "杭州精密机械有限公司", "short_name": "杭精", "customer_type": "dealer",
+                "credit_code": "91350100M000100Y43", "registered_capital": "1000000.00",
+                "first_contact_date": "2025-03-01", "tags": "重点", "notes": "备注",
+                "contact_name": "张三", "contact_phone": "13812345678"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{full}");
+    let (st, bare) = admin
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "宁波电器有限公司", "customer_type": "dealer"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{bare}");
+    for c in [&full, &bare] {
+        let id = c["id"].as_i64().unwrap_or(0);
+        let inline = customer_store::get_with_extras(&s.state.reads, &Scope::All, id).await?;
+        let pooled = customer_store::get_with_extras(&pool, &Scope::All, id).await?;
+        assert!(inline.is_some(), "customer {id}");
+        assert_eq!(inline, pooled, "customer {id}");
+    }
+    let absent = customer_store::get_with_extras(&s.state.reads, &Scope::All, 999_999).await?;
+    assert!(absent.is_none());
+
+    let token = s.token(1).await?;
+    let hash = kehu::platform::auth::password::sha256_hex(&token);
+    let inline = auth_store::token_with_user(&s.state.reads, &hash).await?;
+    assert!(inline.is_some());
+    assert_eq!(inline, auth_store::token_with_user(&pool, &hash).await?);
+    let _browser = s.admin().await?;
+    let session = kehu::platform::schema::sessions::Entity::find()
+        .one(&s.state.db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no session"))?;
+    let inline = auth_store::session_by_id(&s.state.reads, &session.id).await?;
+    assert_eq!(inline, Some(session.clone()));
+    assert_eq!(inline, auth_store::session_by_id(&pool, &session.id).await?);
+    let user = auth_store::user_by_id_read(&s.state.reads, session.user_id).await?;
+    assert!(user.is_some());
+    assert_eq!(
+        user,
+        auth_store::user_by_id(&s.state.db, session.user_id).await?
+    );
+    Ok(())
+}

@@ -347,7 +347,7 @@ pub async fn view(state: &AppState, c: &customers::Model) -> Result<CustomerView
 /// (404 when out of scope).
 pub async fn visible_view(state: &AppState, actor: &Actor, id: i64) -> Result<CustomerView> {
     let scope = read_scope(state, actor).await?;
-    let r = store::get_with_extras(&state.db, &scope, id)
+    let r = store::get_with_extras(&state.reads, &scope, id)
         .await?
         .ok_or(Error::NotFound)?;
     let x = Extras {

@@ -12,6 +12,7 @@ use super::entity::{
     interactions, visit_plans,
 };
 use crate::platform::error::Result;
+use crate::platform::reads::{Reads, column_type};
 
 /// Which customers a user may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,7 @@ pub async fn get(
 /// A customer in scope with what its page and API view need besides its
 /// row (contacts, business licence, owner's names), in one query: the
 /// busiest read of the system.
+#[derive(Debug, PartialEq)]
 pub struct CustomerWithExtras {
     pub customer: customers::Model,
     pub contacts: usize,
@@ -82,11 +84,11 @@ pub struct CustomerWithExtras {
 }
 
 pub async fn get_with_extras(
-    db: &impl ConnectionTrait,
+    reads: &Reads,
     scope: &Scope,
     id: i64,
 ) -> Result<Option<CustomerWithExtras>> {
-    use sea_orm::{FromQueryResult, QueryTrait};
+    use sea_orm::QueryTrait;
     let stmt = scoped(scope)
         .filter(customers::Column::Id.eq(id))
         .expr_as(
@@ -95,8 +97,8 @@ pub async fn get_with_extras(
         )
         .expr_as(
             Expr::cust(
-                "CASE WHEN EXISTS (SELECT 1 FROM attachments a WHERE a.customer_id = customers.id \
-                 AND a.kind = 'business_licence') THEN 1 ELSE 0 END",
+                "CAST(CASE WHEN EXISTS (SELECT 1 FROM attachments a WHERE a.customer_id = customers.id \
+                 AND a.kind = 'business_licence') THEN 1 ELSE 0 END AS BIGINT)",
             ),
             "x_licence",
         )
@@ -108,21 +110,24 @@ pub async fn get_with_extras(
             Expr::cust("(SELECT u.display_name FROM users u WHERE u.id = customers.owner_id)"),
             "x_owner_name",
         )
-        .build(db.get_database_backend());
-    let Some(row) = db.query_one_raw(stmt).await? else {
+        .build(reads.backend());
+    let Some(row) = reads
+        .query_one(stmt, &[("", column_type::<customers::Entity>)])
+        .await?
+    else {
         return Ok(None);
     };
-    let contacts: i64 = row.try_get("", "x_contacts")?;
-    let licence: i32 = row.try_get("", "x_licence")?;
+    let contacts: i64 = row.get("x_contacts")?;
+    let licence: i64 = row.get("x_licence")?;
     Ok(Some(CustomerWithExtras {
-        customer: customers::Model::from_query_result(&row, "")?,
+        customer: row.model::<customers::ActiveModel>("")?,
         contacts: usize::try_from(contacts).unwrap_or(0),
         licence: licence != 0,
         owner_username: row
-            .try_get::<Option<String>>("", "x_owner_username")?
+            .get::<Option<String>>("x_owner_username")?
             .unwrap_or_default(),
         owner_name: row
-            .try_get::<Option<String>>("", "x_owner_name")?
+            .get::<Option<String>>("x_owner_name")?
             .unwrap_or_default(),
     }))
 }

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod number_format;
 pub mod numbering;
 pub mod numbering_api;
+pub mod reads;
 pub mod schema;
 pub mod sheet;
 pub mod state;

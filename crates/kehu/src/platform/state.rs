@@ -8,11 +8,14 @@ use super::clock::Clock;
 use super::config::Config;
 use super::db::Db;
 use super::error::Result;
+use super::reads::Reads;
 use crate::policy::store::{self as policy_store, PolicyInForce};
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// The hot reads (tokens, sessions, one customer): inline on SQLite.
+    pub reads: Reads,
     pub config: Arc<Config>,
     pub clock: Clock,
     policy: Arc<RwLock<Arc<PolicyInForce>>>,
@@ -23,7 +26,9 @@ impl AppState {
     /// Loads the policy in force (creating version 1 on a new database).
     pub async fn new(db: Db, config: Config, clock: Clock) -> Result<AppState> {
         let policy = policy_store::load_in_force(&db, clock.now()).await?;
+        let reads = Reads::new(db.clone(), &config.database_url());
         Ok(AppState {
+            reads,
             db,
             config: Arc::new(config),
             clock,

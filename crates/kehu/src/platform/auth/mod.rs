@@ -620,7 +620,7 @@ pub async fn logout(state: &AppState, session_id: &str) -> Result<()> {
 /// sessions are deleted.
 pub async fn resolve_session(state: &AppState, raw: &str) -> Result<Option<Actor>> {
     let id = sha256_hex(raw);
-    let Some(session) = store::session_by_id(&state.db, &id).await? else {
+    let Some(session) = store::session_by_id(&state.reads, &id).await? else {
         return Ok(None);
     };
     let now = state.clock.now();
@@ -631,7 +631,7 @@ pub async fn resolve_session(state: &AppState, raw: &str) -> Result<Option<Actor
         logout(state, &id).await?;
         return Ok(None);
     }
-    let Some(user) = store::user_by_id(&state.db, session.user_id).await? else {
+    let Some(user) = store::user_by_id_read(&state.reads, session.user_id).await? else {
         return Ok(None);
     };
     if !user.active {
@@ -646,7 +646,7 @@ pub async fn resolve_session(state: &AppState, raw: &str) -> Result<Option<Actor
 
 /// The actor of an `Authorization: Bearer` token, if live.
 pub async fn resolve_token(state: &AppState, raw: &str) -> Result<Option<Actor>> {
-    let Some((token, user)) = store::token_with_user(&state.db, &sha256_hex(raw)).await? else {
+    let Some((token, user)) = store::token_with_user(&state.reads, &sha256_hex(raw)).await? else {
         return Ok(None);
     };
     let now = state.clock.now();

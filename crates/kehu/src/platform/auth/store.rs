@@ -6,6 +6,7 @@ use sea_orm::{
 };
 
 use crate::platform::error::Result;
+use crate::platform::reads::{Reads, column_type};
 use crate::platform::schema::{api_tokens, login_attempts, sessions, teams, users};
 
 pub async fn user_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<users::Model>> {
@@ -69,8 +70,18 @@ pub async fn all_teams(db: &impl ConnectionTrait) -> Result<Vec<teams::Model>> {
         .await?)
 }
 
-pub async fn session_by_id(db: &impl ConnectionTrait, id: &str) -> Result<Option<sessions::Model>> {
-    Ok(sessions::Entity::find_by_id(id.to_owned()).one(db).await?)
+/// A session, on every page request (a hot read).
+pub async fn session_by_id(reads: &Reads, id: &str) -> Result<Option<sessions::Model>> {
+    Ok(reads
+        .one::<sessions::ActiveModel>(sessions::Entity::find_by_id(id.to_owned()))
+        .await?)
+}
+
+/// A user, on every page request (a hot read).
+pub async fn user_by_id_read(reads: &Reads, id: i64) -> Result<Option<users::Model>> {
+    Ok(reads
+        .one::<users::ActiveModel>(users::Entity::find_by_id(id))
+        .await?)
 }
 
 pub async fn delete_sessions_of(db: &impl ConnectionTrait, user_id: i64) -> Result<()> {
@@ -109,12 +120,12 @@ pub async fn token_by_hash(
 }
 
 /// A token and its user in one query (what every bearer request needs).
+/// A token and its user, on every API request (a hot read).
 pub async fn token_with_user(
-    db: &impl ConnectionTrait,
+    reads: &Reads,
     hash: &str,
 ) -> Result<Option<(api_tokens::Model, users::Model)>> {
-    use sea_orm::FromQueryResult;
-    let backend = db.get_database_backend();
+    let backend = reads.backend();
     let p = if backend == sea_orm::DbBackend::Postgres {
         "$1"
     } else {
@@ -131,17 +142,19 @@ pub async fn token_with_user(
          u.version AS u_version \
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = {p}"
     );
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            backend,
-            sql,
-            [hash.into()],
-        ))
+    let row = reads
+        .query_one(
+            sea_orm::Statement::from_sql_and_values(backend, sql, [hash.into()]),
+            &[
+                ("t_", column_type::<api_tokens::Entity>),
+                ("u_", column_type::<users::Entity>),
+            ],
+        )
         .await?;
     Ok(match row {
         Some(r) => Some((
-            api_tokens::Model::from_query_result(&r, "t_")?,
-            users::Model::from_query_result(&r, "u_")?,
+            r.model::<api_tokens::ActiveModel>("t_")?,
+            r.model::<users::ActiveModel>("u_")?,
         )),
         None => None,
     })

@@ -232,9 +232,9 @@ async fn context(
         .or_else(|| Lang::parse(&state.policy().policy.locale.default_language))
         .unwrap_or(Lang::Zh);
     let anon_csrf = jar.get(CSRF_COOKIE).map(|c| c.value().to_owned());
-    let new_csrf_cookie = anon_csrf
-        .is_none()
-        .then(|| auth::password::random_secret(24));
+    // Only pages post forms before a session exists (the login form); API
+    // callers need no anonymous CSRF cookie.
+    let new_csrf_cookie = (page && anon_csrf.is_none()).then(|| auth::password::random_secret(24));
     let csrf = actor
         .as_ref()
         .and_then(|a| a.csrf_token.clone())
