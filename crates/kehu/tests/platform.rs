@@ -697,3 +697,70 @@ async fn a_scheduled_policy_still_comes_into_force_after_an_urgent_fix() -> R {
     assert_eq!(entries.len(), 3);
     Ok(())
 }
+
+/// Group commit: every caller gets its own answer after the commit; a write
+/// that fails is rolled back alone and the rest of its batch still commits.
+/// Items add `item` to `write_lock.n` (in thousands); negative items write
+/// and then fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_answers_each_writer_and_rolls_back_only_the_failed_one() -> R {
+    use kehu::platform::error::{Error, FieldError};
+    use kehu::platform::group_commit::GroupCommit;
+    use std::sync::Arc;
+    let s = TestServer::start().await?;
+    let db = s.state.db.clone();
+    let n = |db: sea_orm::DatabaseConnection| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT n FROM write_lock WHERE id = 1",
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no write_lock row"))?;
+        anyhow::Ok(row.try_get::<i64>("", "n")?)
+    };
+    let before = n(db.clone()).await?;
+    let queue: Arc<GroupCommit<i64, i64>> = Arc::new(GroupCommit::start(
+        db.clone(),
+        16,
+        Arc::new(|txn, items: Vec<i64>| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                for item in items {
+                    txn.execute_unprepared(&format!(
+                        "UPDATE write_lock SET n = n + {item} WHERE id = 1"
+                    ))
+                    .await?;
+                    if item < 0 {
+                        return Err(Error::Invalid(vec![FieldError::new(
+                            "item",
+                            "error.invalid",
+                        )]));
+                    }
+                    out.push(item * 2);
+                }
+                Ok(out)
+            })
+        }),
+    )?);
+    let mut tasks = Vec::new();
+    for i in 1..=40_i64 {
+        let item = if i % 10 == 3 { -1000 * i } else { 1000 * i };
+        let q = queue.clone();
+        tasks.push(tokio::spawn(async move { (item, q.submit(item).await) }));
+    }
+    let mut sum = 0;
+    for t in tasks {
+        match t.await? {
+            (item, Ok(out)) if item > 0 => {
+                assert_eq!(out, item * 2);
+                sum += item;
+            }
+            (item, Err(Error::Invalid(_))) if item < 0 => {}
+            (item, other) => anyhow::bail!("item {item}: {other:?}"),
+        }
+    }
+    let added = n(db.clone()).await? - before;
+    assert_eq!(added, sum, "only the successful items were kept");
+    Ok(())
+}

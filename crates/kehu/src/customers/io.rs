@@ -276,7 +276,7 @@ pub async fn import(
         list.sort_unstable();
         list.dedup();
     }
-    let known = Known::load(&state.db, &codes, &names, &terms).await?;
+    let known = Known::load(&state.reads, &codes, &names, &terms).await?;
 
     let lang = i18n::current();
     let mut errors = Vec::new();

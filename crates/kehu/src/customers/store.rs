@@ -11,7 +11,7 @@ use super::entity::{
     attachments, contacts, customer_owner_history, customer_shares, customer_terms, customers,
     interactions, visit_plans,
 };
-use crate::platform::error::Result;
+use crate::platform::error::{Error, Result};
 use crate::platform::reads::{Reads, column_type};
 
 /// Which customers a user may see.
@@ -215,16 +215,32 @@ pub async fn set_terms(
         .filter(customer_terms::Column::CustomerId.eq(customer_id))
         .exec(db)
         .await?;
-    // Batches keep statements under the engines' parameter limits.
-    for chunk in terms.chunks(200) {
-        let rows = chunk.iter().map(|t| customer_terms::ActiveModel {
-            term: sea_orm::Set(t.clone()),
-            customer_id: sea_orm::Set(customer_id),
-        });
-        customer_terms::Entity::insert_many(rows)
-            .exec_without_returning(db)
-            .await?;
+    let rows: Vec<(&str, i64)> = terms.iter().map(|t| (t.as_str(), customer_id)).collect();
+    insert_terms(db, &rows).await
+}
+
+/// Inserts search terms as one JSON parameter: the statement is the same
+/// whatever the number of rows, so each engine prepares it once (a
+/// multi-row VALUES list is new SQL for every count, parsed afresh each time).
+pub async fn insert_terms(db: &impl ConnectionTrait, rows: &[(&str, i64)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
+    let backend = db.get_database_backend();
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        "INSERT INTO customer_terms (term, customer_id) \
+         SELECT e->>0, (e->>1)::bigint FROM jsonb_array_elements($1::jsonb) AS e"
+    } else {
+        "INSERT INTO customer_terms (term, customer_id) \
+         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+    };
+    let json = serde_json::to_string(rows).map_err(|e| Error::Internal(e.into()))?;
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        backend,
+        sql,
+        [json.into()],
+    ))
+    .await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, TransactionTrait,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -20,7 +20,7 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 }
 
 /// Opens a pool. SQLite gets WAL (readers never block the writer), full sync
-/// (an acknowledged commit survives a crash), foreign keys and a busy timeout
+/// (an acknowledged commit survives a crash), foreign keys, journals in memory and a busy timeout
 /// so that a second process (the CLI while the server runs) waits instead of failing.
 pub async fn connect(url: &str) -> Result<Db, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -34,6 +34,11 @@ pub async fn connect(url: &str) -> Result<Db, DbErr> {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
+                // Statement and savepoint journals (every multi-row insert in
+                // a transaction, every group-commit batch) in memory: in a
+                // temporary file each first change of a page costs a write
+                // call, and the journal is thrown away at commit anyway.
+                .pragma("temp_store", "memory")
         });
     } else {
         opts.max_connections(20).min_connections(1);
@@ -46,17 +51,20 @@ pub async fn migrate(db: &Db) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Begins a transaction that will write. On SQLite the first statement takes
-/// the database write lock, so two writers queue on the busy timeout instead
-/// of one failing with SQLITE_BUSY when it upgrades a read lock. PostgreSQL
-/// needs nothing: row locks order its writers.
+/// Begins a transaction that will write. On SQLite it takes the database
+/// write lock at once (`BEGIN IMMEDIATE`), so two writers queue on the busy
+/// timeout instead of one failing with SQLITE_BUSY when it upgrades a read
+/// lock. PostgreSQL needs nothing: row locks order its writers.
 pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Sqlite {
-        txn.execute_unprepared("UPDATE write_lock SET n = n + 1 WHERE id = 1")
-            .await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await
+    } else {
+        db.begin().await
     }
-    Ok(txn)
 }
 
 /// SQLite's page cache during a bulk write, in KiB (a negative `cache_size`).

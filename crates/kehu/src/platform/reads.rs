@@ -88,10 +88,30 @@ impl Reads {
             None => select.one(&self.db).await,
             Some(pool) => {
                 let stmt = select.limit(1).build(sea_orm::DbBackend::Sqlite);
-                match pool.query_one(&stmt, &[("", column_type::<A::Entity>)])? {
+                match pool
+                    .query(&stmt, &[("", column_type::<A::Entity>)], 1)?
+                    .pop()
+                {
                     Some(row) => Ok(Some(row.model::<A>("")?)),
                     None => Ok(None),
                 }
+            }
+        }
+    }
+
+    /// Every row of an entity select, as `.all(db)` would return them.
+    pub async fn all<A>(&self, select: Select<A::Entity>) -> Result<Vec<Model<A>>, DbErr>
+    where
+        A: ActiveModelTrait + TryIntoModel<Model<A>>,
+    {
+        match &self.inline {
+            None => select.all(&self.db).await,
+            Some(pool) => {
+                let stmt = select.build(sea_orm::DbBackend::Sqlite);
+                pool.query(&stmt, &[("", column_type::<A::Entity>)], usize::MAX)?
+                    .iter()
+                    .map(|row| row.model::<A>(""))
+                    .collect()
             }
         }
     }
@@ -104,7 +124,7 @@ impl Reads {
     ) -> Result<Option<ReadRow>, DbErr> {
         match &self.inline {
             None => Ok(self.db.query_one_raw(stmt).await?.map(ReadRow::Pool)),
-            Some(pool) => pool.query_one(&stmt, types),
+            Some(pool) => Ok(pool.query(&stmt, types, 1)?.pop()),
         }
     }
 }
@@ -202,9 +222,15 @@ impl InlinePool {
         }
     }
 
-    fn query_one(&self, stmt: &Statement, types: &RowTypes) -> Result<Option<ReadRow>, DbErr> {
+    /// At most `limit` rows of a statement.
+    fn query(
+        &self,
+        stmt: &Statement,
+        types: &RowTypes,
+        limit: usize,
+    ) -> Result<Vec<ReadRow>, DbErr> {
         let conn = self.take()?;
-        let result = run_one(&conn, stmt, types);
+        let result = run(&conn, stmt, types, limit);
         // A connection that failed is dropped rather than reused.
         if result.is_ok() {
             self.give_back(conn);
@@ -213,33 +239,38 @@ impl InlinePool {
     }
 }
 
-fn run_one(
+fn run(
     conn: &rusqlite::Connection,
     stmt: &Statement,
     types: &RowTypes,
-) -> Result<Option<ReadRow>, DbErr> {
+    limit: usize,
+) -> Result<Vec<ReadRow>, DbErr> {
     let mut prepared = conn.prepare_cached(&stmt.sql).map_err(query_err)?;
     let params = match &stmt.values {
         Some(values) => values.0.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let names: Vec<String> = prepared
+    let columns: Vec<(String, Option<ColumnType>)> = prepared
         .column_names()
         .into_iter()
-        .map(str::to_owned)
+        .map(|name| (name.to_owned(), type_of(name, types)))
         .collect();
     let mut rows = prepared
         .query(rusqlite::params_from_iter(params))
         .map_err(query_err)?;
-    let Some(row) = rows.next().map_err(query_err)? else {
-        return Ok(None);
-    };
-    let mut values = BTreeMap::new();
-    for (i, name) in names.iter().enumerate() {
-        let raw = row.get_ref(i).map_err(query_err)?;
-        values.insert(name.clone(), typed(name, type_of(name, types), raw)?);
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let Some(row) = rows.next().map_err(query_err)? else {
+            break;
+        };
+        let mut values = BTreeMap::new();
+        for (i, (name, ty)) in columns.iter().enumerate() {
+            let raw = row.get_ref(i).map_err(query_err)?;
+            values.insert(name.clone(), typed(name, ty.clone(), raw)?);
+        }
+        out.push(ReadRow::Inline(values));
     }
-    Ok(Some(ReadRow::Inline(values)))
+    Ok(out)
 }
 
 fn type_of(name: &str, types: &RowTypes) -> Option<ColumnType> {

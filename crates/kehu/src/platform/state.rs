@@ -1,6 +1,6 @@
 //! What every request handler and service function reaches: the database,
 //! the configuration, the policy in force and the clock.
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -20,6 +20,8 @@ pub struct AppState {
     pub clock: Clock,
     policy: Arc<RwLock<Arc<PolicyInForce>>>,
     pub metrics: Option<PrometheusHandle>,
+    /// Customer creates, committed in groups (started on first use).
+    pub(crate) customer_creates: Arc<OnceLock<crate::customers::CreateQueue>>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             clock,
             policy: Arc::new(RwLock::new(Arc::new(policy))),
             metrics: None,
+            customer_creates: Arc::new(OnceLock::new()),
         })
     }
 
