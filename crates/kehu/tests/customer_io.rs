@@ -886,3 +886,44 @@ async fn import_page_shows_every_bad_row_and_the_list_links_exports() -> anyhow:
     assert!(list.contains("/customers/import"));
     Ok(())
 }
+
+/// What an export writes, an import reads: a contact with two phones
+/// (joined by a comma in the export) moves to another archive intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_reimports_into_another_archive_with_every_phone() -> anyhow::Result<()> {
+    let from = TestServer::start().await?;
+    let token = admin_token(&from).await?;
+    let r = from
+        .client()
+        .post(from.url("/api/v1/customers"))
+        .bearer_auth(&token)
+        .json(
+            &serde_json::json!({"full_name": "厦门精密模具有限公司", "customer_type": "dealer",
+            "contact_name": "林", "contact_phone": "13812345678，0592-5551234"}),
+        )
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let file = from
+        .client()
+        .get(from.url("/api/v1/customers/export?format=xlsx"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(file.status(), StatusCode::OK);
+    let file = file.bytes().await?.to_vec();
+
+    let to = TestServer::start().await?;
+    let token = admin_token(&to).await?;
+    let (status, body) = post_file(&to, &token, "", file).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["imported"], 1, "{body}");
+    for phone in ["13812345678", "05925551234"] {
+        assert_eq!(
+            total(&to, &token, &format!("q={phone}")).await?,
+            1,
+            "{phone}"
+        );
+    }
+    Ok(())
+}

@@ -104,8 +104,8 @@ pub const COLUMNS: &[Column] = &[
     Column::new("grade", "等级", "Grade"),
     Column::new("contact_name", "联系人", "Contact"),
     Column::new("contact_phone", "联系人电话", "Contact phone").hint(
-        "手机或座机，如 13812345678 或 021-12345678",
-        "Mobile or landline, e.g. 13812345678 or 021-12345678",
+        "手机或座机，如 13812345678 或 021-12345678；多个用逗号分隔",
+        "Mobile or landline, e.g. 13812345678 or 021-12345678; separate several with commas",
     ),
     Column::new("contact_title", "联系人职务", "Contact title"),
 ];

@@ -977,6 +977,25 @@ fn unique_violation_to_conflict(e: sea_orm::DbErr) -> Error {
     }
 }
 
+/// The phones typed in one field (several separated by commas, semicolons
+/// or slashes, as exports write them), normalised; each bad one is an error
+/// of `field`.
+fn parse_phones(raw: &str, field: &'static str, errors: &mut Vec<FieldError>) -> Vec<String> {
+    let mut out = Vec::new();
+    for one in raw
+        .split([',', '，', ';', '；', '/', '、'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        match model::normalize_phone(one) {
+            Ok(p) if !out.contains(&p) => out.push(p),
+            Ok(_) => {}
+            Err(e) => errors.push(FieldError::text(field, e.message(&lang()))),
+        }
+    }
+    out
+}
+
 /// Whether the actor may create customers: sales staff and admins.
 pub fn may_create(actor: &Actor) -> bool {
     actor.has_role(Role::Admin)
@@ -1057,10 +1076,7 @@ pub(crate) fn validate_new(
     let contact_name = clean(&input.contact_name).flatten();
     let mut phones = Vec::new();
     if let Some(Some(raw)) = clean(&input.contact_phone) {
-        match model::normalize_phone(&raw) {
-            Ok(p) => phones.push(p),
-            Err(e) => errors.push(FieldError::text("contact_phone", e.message(&lang()))),
-        }
+        phones = parse_phones(&raw, "contact_phone", &mut errors);
         if contact_name.is_none() {
             errors.push(FieldError::new("contact_name", "error.required"));
         }
@@ -1849,19 +1865,7 @@ fn apply_contact(
         c.title = v;
     }
     if let Some(v) = clean(&input.phones) {
-        let mut out = Vec::new();
-        for raw in v
-            .unwrap_or_default()
-            .split([',', '，', ';', '；', '/'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            match model::normalize_phone(raw) {
-                Ok(p) => out.push(p),
-                Err(e) => f.push(FieldError::text("phones", e.message(&lang()))),
-            }
-        }
-        c.phones = out.join(", ");
+        c.phones = parse_phones(&v.unwrap_or_default(), "phones", &mut f.0).join(", ");
     }
     if let Some(v) = clean(&input.email) {
         if v.as_deref()
