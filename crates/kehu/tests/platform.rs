@@ -764,3 +764,29 @@ async fn group_commit_answers_each_writer_and_rolls_back_only_the_failed_one() -
     assert_eq!(added, sum, "only the successful items were kept");
     Ok(())
 }
+
+/// Only pages hand out the anonymous CSRF cookie (the login form needs it);
+/// API calls with a token get no cookie at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_calls_get_no_cookie_and_the_login_page_gets_its_csrf_cookie() -> R {
+    let s = TestServer::start().await?;
+    let token = s.token(1).await?;
+    let r = s
+        .client()
+        .get(s.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("set-cookie").is_none(), "{:?}", r.headers());
+    let r = s.client().get(s.url("/login")).send().await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    assert!(cookies.iter().any(|c| c.contains("csrf")), "{cookies:?}");
+    Ok(())
+}

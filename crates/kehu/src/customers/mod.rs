@@ -464,6 +464,8 @@ pub struct CustomerInput {
     pub grade: Option<String>,
     /// Create only: a first contact.
     pub contact_name: Option<String>,
+    /// Create only: the first contact's phones; several separated by commas
+    /// (`,` `，` `;` `；` `/` `、`), as exports write them.
     pub contact_phone: Option<String>,
     pub contact_title: Option<String>,
     /// Save even though a customer with the same normalised name or phone exists.
