@@ -111,6 +111,10 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Run only these phases (get, search, create), e.g. `--only create`;
+        /// all when not given.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<kehu::bench::BenchPhase>,
     },
 }
 
@@ -488,7 +492,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connections,
             seconds,
             seed,
-        } => bench(&cli, *customers, *connections, *seconds, *seed).await,
+            only,
+        } => {
+            let opts = kehu::bench::BenchOptions {
+                customers: *customers,
+                connections: *connections,
+                seconds: *seconds,
+                seed: *seed,
+                only: only.clone(),
+            };
+            bench(&cli, opts).await
+        }
         Command::Audit(AuditCmd::Verify) => {
             let app = open(&cli).await?;
             let report = audit::verify(&app.state.db).await?;
@@ -1164,14 +1178,9 @@ fn print_demo_report(r: &kehu::demo::DemoReport) {
     );
 }
 
-async fn bench(
-    cli: &Cli,
-    customers: u64,
-    connections: usize,
-    seconds: u64,
-    seed: u64,
-) -> anyhow::Result<ExitCode> {
-    use kehu::bench::{self, BenchDb, BenchOptions};
+async fn bench(cli: &Cli, opts: kehu::bench::BenchOptions) -> anyhow::Result<ExitCode> {
+    use kehu::bench::{self, BenchDb};
+    let (customers, seed) = (opts.customers, opts.seed);
     let typed = BENCH_URL_TYPED.load(std::sync::atomic::Ordering::Relaxed);
     let url = cli.database_url.clone().filter(|_| typed);
     if url.is_none() {
@@ -1216,12 +1225,6 @@ async fn bench(
             }
         }
     }
-    let opts = BenchOptions {
-        customers,
-        connections,
-        seconds,
-        seed,
-    };
     let report = bench::measure(&db, &opts, &mut |line| eprintln!("{line}")).await?;
     println!("{}", report.table());
     Ok(ExitCode::SUCCESS)

@@ -40,6 +40,34 @@ pub struct BenchOptions {
     pub seconds: u64,
     /// Seed of the demo data and of the request mix.
     pub seed: u64,
+    /// The phases to run; all when empty.
+    pub only: Vec<BenchPhase>,
+}
+
+/// A measured phase, to run one alone (when profiling it, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchPhase {
+    Get,
+    Search,
+    Create,
+}
+
+impl std::str::FromStr for BenchPhase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "get" => Ok(BenchPhase::Get),
+            "search" => Ok(BenchPhase::Search),
+            "create" => Ok(BenchPhase::Create),
+            other => Err(format!("unknown phase {other:?}: get, search or create")),
+        }
+    }
+}
+
+impl BenchOptions {
+    fn runs(&self, phase: BenchPhase) -> bool {
+        self.only.is_empty() || self.only.contains(&phase)
+    }
 }
 
 impl Default for BenchOptions {
@@ -49,6 +77,7 @@ impl Default for BenchOptions {
             connections: 16,
             seconds: 10,
             seed: 1,
+            only: Vec::new(),
         }
     }
 }
@@ -428,130 +457,136 @@ async fn run_phases(
     };
     let n_customers = u64::try_from(count).unwrap_or(0);
 
-    // (a) GET one customer.
-    log("GET /api/v1/customers/{id} …");
     let span = u64::try_from(hi - lo + 1).unwrap_or(1).max(1);
-    let get = phase(
-        base,
-        &token,
-        conns,
-        secs,
-        opts.seed,
-        reqwest::StatusCode::OK,
-        Arc::new(move |rng: &mut Rng, _| {
-            let id = lo + i64::try_from(rng.next_u64() % span).unwrap_or(0);
-            (
-                reqwest::Method::GET,
-                format!("/api/v1/customers/{id}"),
-                None,
-            )
-        }),
-    )
-    .await?;
-    report_errors(log, "GET", &get);
-    figures.push(Figure {
-        measure: format!("GET one customer, {conns} connections"),
-        result: format!("{:.0} req/s", get.rate()),
-        budget: "≥ 20,000 req/s".into(),
-        met: Some(get.rate() >= 20_000.0 && get.errors == 0),
-    });
-    figures.push(Figure {
-        measure: "GET one customer p50 / p99".into(),
-        result: format!("{} / {}", ms(get.p(0.5)), ms(get.p(0.99))),
-        budget: "p99 < 5 ms".into(),
-        met: Some(get.p(0.99) < 5_000),
-    });
+    if opts.runs(BenchPhase::Get) {
+        // (a) GET one customer.
+        log("GET /api/v1/customers/{id} …");
+        let get = phase(
+            base,
+            &token,
+            conns,
+            secs,
+            opts.seed,
+            reqwest::StatusCode::OK,
+            Arc::new(move |rng: &mut Rng, _| {
+                let id = lo + i64::try_from(rng.next_u64() % span).unwrap_or(0);
+                (
+                    reqwest::Method::GET,
+                    format!("/api/v1/customers/{id}"),
+                    None,
+                )
+            }),
+        )
+        .await?;
+        report_errors(log, "GET", &get);
+        figures.push(Figure {
+            measure: format!("GET one customer, {conns} connections"),
+            result: format!("{:.0} req/s", get.rate()),
+            budget: "≥ 20,000 req/s".into(),
+            met: Some(get.rate() >= 20_000.0 && get.errors == 0),
+        });
+        figures.push(Figure {
+            measure: "GET one customer p50 / p99".into(),
+            result: format!("{} / {}", ms(get.p(0.5)), ms(get.p(0.99))),
+            budget: "p99 < 5 ms".into(),
+            met: Some(get.p(0.99) < 5_000),
+        });
+    }
 
-    // (c) Search: two-character substrings and pinyin initials that occur.
-    let initials = sample_initials(state, lo, span, opts.seed).await?;
-    let queries = [
-        ("精密".to_owned(), "name substring"),
-        ("电器".to_owned(), "name substring"),
-        (initials, "pinyin initials"),
-    ];
-    let search_secs = Duration::from_secs((opts.seconds / 2).max(1));
-    for (q, kind) in &queries {
-        let total = search_total(base, &token, q).await?;
-        for c in [1, conns] {
-            log(&format!(
-                "search {kind} {q:?} ({total} matches), {c} connection(s) …"
-            ));
-            let path = format!("/api/v1/customers?q={}&per_page=50", urlencoding::encode(q));
-            let s = phase(
-                base,
-                &token,
-                c,
-                search_secs,
-                opts.seed,
-                reqwest::StatusCode::OK,
-                Arc::new(move |_: &mut Rng, _| (reqwest::Method::GET, path.clone(), None)),
-            )
-            .await?;
-            report_errors(log, "search", &s);
-            figures.push(Figure {
-                measure: format!("search {kind} \"{q}\" ({total} hits), {c} conn p50 / p99"),
-                result: format!(
-                    "{} / {} ({:.0} req/s)",
-                    ms(s.p(0.5)),
-                    ms(s.p(0.99)),
-                    s.rate()
-                ),
-                budget: format!("p99 < 20 ms{}", scale_note(n_customers)),
-                met: (c == 1).then_some(s.p(0.99) < 20_000 && s.errors == 0),
-            });
+    if opts.runs(BenchPhase::Search) {
+        // (c) Search: two-character substrings and pinyin initials that occur.
+        let initials = sample_initials(state, lo, span, opts.seed).await?;
+        let queries = [
+            ("精密".to_owned(), "name substring"),
+            ("电器".to_owned(), "name substring"),
+            (initials, "pinyin initials"),
+        ];
+        let search_secs = Duration::from_secs((opts.seconds / 2).max(1));
+        for (q, kind) in &queries {
+            let total = search_total(base, &token, q).await?;
+            for c in [1, conns] {
+                log(&format!(
+                    "search {kind} {q:?} ({total} matches), {c} connection(s) …"
+                ));
+                let path = format!("/api/v1/customers?q={}&per_page=50", urlencoding::encode(q));
+                let s = phase(
+                    base,
+                    &token,
+                    c,
+                    search_secs,
+                    opts.seed,
+                    reqwest::StatusCode::OK,
+                    Arc::new(move |_: &mut Rng, _| (reqwest::Method::GET, path.clone(), None)),
+                )
+                .await?;
+                report_errors(log, "search", &s);
+                figures.push(Figure {
+                    measure: format!("search {kind} \"{q}\" ({total} hits), {c} conn p50 / p99"),
+                    result: format!(
+                        "{} / {} ({:.0} req/s)",
+                        ms(s.p(0.5)),
+                        ms(s.p(0.99)),
+                        s.rate()
+                    ),
+                    budget: format!("p99 < 20 ms{}", scale_note(n_customers)),
+                    met: (c == 1).then_some(s.p(0.99) < 20_000 && s.errors == 0),
+                });
+            }
         }
     }
 
-    // (b) Creates through the API: unique names and credit codes.
-    log("POST /api/v1/customers …");
-    let base_pos = demo::EXTERNAL_CODE_BASE + n_customers;
-    let seed = opts.seed;
-    let counter = Arc::new(AtomicU64::new(0));
-    let create = phase(
-        base,
-        &token,
-        conns,
-        secs,
-        opts.seed,
-        reqwest::StatusCode::CREATED,
-        Arc::new(move |rng: &mut Rng, _| {
-            let k = counter.fetch_add(1, Ordering::Relaxed);
-            let name = demo::company_name(rng);
-            let body = serde_json::json!({
-                "full_name": format!("{}第{}分公司", name.full, k + 1),
-                "short_name": name.short,
-                "credit_code": demo::credit_code(seed, base_pos + k),
-                "customer_type": "dealer",
-                "industry": name.industry,
-                "region": name.region,
-                "address": format!("{}市人民路{}号", name.city, k % 999 + 1),
-                "legal_representative": demo::person_name(rng),
-                "registered_capital": "5000000",
-                "contact_name": demo::person_name(rng),
-                "contact_phone": demo::mobile(rng),
-                "contact_title": "采购经理",
-                "confirm_duplicates": true,
-            });
-            (
-                reqwest::Method::POST,
-                "/api/v1/customers".to_owned(),
-                Some(body.to_string()),
-            )
-        }),
-    )
-    .await?;
-    report_errors(log, "POST", &create);
-    figures.push(Figure {
-        measure: format!("create customer (POST), {conns} connections"),
-        result: format!(
-            "{:.0} /s (p50 {}, p99 {})",
-            create.rate(),
-            ms(create.p(0.5)),
-            ms(create.p(0.99))
-        ),
-        budget: "≥ 2,000 /s".into(),
-        met: Some(create.rate() >= 2_000.0 && create.errors == 0),
-    });
+    if opts.runs(BenchPhase::Create) {
+        // (b) Creates through the API: unique names and credit codes.
+        log("POST /api/v1/customers …");
+        let base_pos = demo::EXTERNAL_CODE_BASE + n_customers;
+        let seed = opts.seed;
+        let counter = Arc::new(AtomicU64::new(0));
+        let create = phase(
+            base,
+            &token,
+            conns,
+            secs,
+            opts.seed,
+            reqwest::StatusCode::CREATED,
+            Arc::new(move |rng: &mut Rng, _| {
+                let k = counter.fetch_add(1, Ordering::Relaxed);
+                let name = demo::company_name(rng);
+                let body = serde_json::json!({
+                    "full_name": format!("{}第{}分公司", name.full, k + 1),
+                    "short_name": name.short,
+                    "credit_code": demo::credit_code(seed, base_pos + k),
+                    "customer_type": "dealer",
+                    "industry": name.industry,
+                    "region": name.region,
+                    "address": format!("{}市人民路{}号", name.city, k % 999 + 1),
+                    "legal_representative": demo::person_name(rng),
+                    "registered_capital": "5000000",
+                    "contact_name": demo::person_name(rng),
+                    "contact_phone": demo::mobile(rng),
+                    "contact_title": "采购经理",
+                    "confirm_duplicates": true,
+                });
+                (
+                    reqwest::Method::POST,
+                    "/api/v1/customers".to_owned(),
+                    Some(body.to_string()),
+                )
+            }),
+        )
+        .await?;
+        report_errors(log, "POST", &create);
+        figures.push(Figure {
+            measure: format!("create customer (POST), {conns} connections"),
+            result: format!(
+                "{:.0} /s (p50 {}, p99 {})",
+                create.rate(),
+                ms(create.p(0.5)),
+                ms(create.p(0.99))
+            ),
+            budget: "≥ 2,000 /s".into(),
+            met: Some(create.rate() >= 2_000.0 && create.errors == 0),
+        });
+    }
 
     // (d) Memory.
     let rss_after = rss_bytes();

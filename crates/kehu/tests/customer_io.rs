@@ -284,6 +284,56 @@ async fn thousand_rows_with_three_bad_rows() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Files over a few thousand rows are validated by several threads, each a
+/// share of the rows: the errors still come in row order, in the request's
+/// language from every thread, and the good rows are all imported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_are_validated_in_shares_with_errors_in_row_order() -> anyhow::Result<()> {
+    let s = TestServer::start().await?;
+    let token = admin_token(&s).await?;
+    let mut rows: Vec<Vec<String>> = (0..5000).map(good_row).collect();
+    for i in [4900, 10, 2600] {
+        rows[i][1] = wrong_check(&credit_code(i));
+    }
+    let file = xlsx(HEADERS, &rows)?;
+    let r = s
+        .client()
+        .post(s.url("/api/v1/customers/import?format=xlsx&skip_invalid=true"))
+        .bearer_auth(&token)
+        .header("accept-language", "en")
+        .header("content-type", "application/octet-stream")
+        .body(file)
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await?;
+    let errors = body["errors"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("no errors in {body}"))?;
+    let rows_reported: Vec<u64> = errors
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap_or_default())
+        .collect();
+    assert_eq!(rows_reported, vec![12, 2602, 4902], "{body}");
+    for e in errors {
+        assert!(
+            e["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("check character"),
+            "{e}"
+        );
+    }
+    assert_eq!(body["imported"], 4997, "{body}");
+    assert_eq!(total(&s, &token, "").await?, 4997);
+    // The last share's rows are searchable like the first's.
+    for i in [0, 4999] {
+        let q = format!("q={}", credit_code(i));
+        assert_eq!(total(&s, &token, &q).await?, 1, "row {i}");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gbk_csv_with_names_dates_and_english_headers() -> anyhow::Result<()> {
     let s = TestServer::start().await?;

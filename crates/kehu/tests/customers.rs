@@ -289,6 +289,13 @@ async fn duplicates_are_refused_or_confirmed() -> R {
         (st, fields(&e)),
         (StatusCode::CONFLICT, vec!["contact_phone".to_owned()])
     );
+    // Confirming a possible duplicate does not get past the same credit code.
+    let (st, e) = other.post("/api/v1/customers", json!({"full_name": "佛山市美信电器公司", "customer_type": "dealer", "credit_code": "91440606MA4UJ8XX24", "confirm_duplicates": true})).await?;
+    assert_eq!(
+        (st, e["error"]["code"].clone()),
+        (StatusCode::CONFLICT, json!("conflict")),
+        "{e}"
+    );
     // Confirmed, it saves.
     let (st, _) = other.post("/api/v1/customers", json!({"full_name": "佛山市美信电器公司", "customer_type": "dealer", "confirm_duplicates": true})).await?;
     assert_eq!(st, StatusCode::CREATED);

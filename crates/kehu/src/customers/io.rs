@@ -16,6 +16,7 @@
 //! audited (entity type `customer_export`).
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -318,6 +319,9 @@ pub async fn import(
     Ok(report)
 }
 
+/// Rows per validating thread at least (fewer are not worth a thread).
+const VALIDATE_SHARE_MIN: usize = 2_000;
+
 /// What validating rows needs, owned, so it runs on the blocking pool.
 struct RowCheck {
     policy: Arc<PolicyInForce>,
@@ -340,8 +344,7 @@ impl RowCheck {
         let base = super::blank_customer(&self.policy, &self.actor, self.now);
         let owners = Owners::new(&self.users);
         let choices = Choices::new(policy);
-        let mut out = Vec::with_capacity(total);
-        for (i, row) in rows.iter().enumerate() {
+        let check_row = |row: &sheet::Row| {
             let input = input_of(row, &choices);
             let owner = match row.get("owner") {
                 None => Ok(self.actor.user_id),
@@ -358,10 +361,45 @@ impl RowCheck {
                     .map(|f| row_error(row.number, &f.field, f.message(self.lang), self.lang))
                     .collect()
             });
-            out.push((row.number, result));
-            if (i + 1) % 1000 == 0 {
-                progress(Stage::Validating, i + 1, total);
-            }
+            (row.number, result)
+        };
+        // Rows are independent (pinyin and search terms are most of the
+        // work), so every core takes a share, in order.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(total.div_ceil(VALIDATE_SHARE_MIN).max(1));
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let ctx = i18n::request();
+        let share = total.div_ceil(threads).max(1);
+        let out: Checked = std::thread::scope(|scope| {
+            let workers: Vec<_> = rows
+                .chunks(share)
+                .map(|part| {
+                    let (ctx, done, check_row) = (ctx.clone(), &done, &check_row);
+                    scope.spawn(move || {
+                        i18n::within(ctx, || {
+                            let mut out = Vec::with_capacity(part.len());
+                            for row in part {
+                                out.push(check_row(row));
+                                if out.len() % 1000 == 0 {
+                                    let n = done.fetch_add(1000, Ordering::Relaxed) + 1000;
+                                    progress(Stage::Validating, n.min(total), total);
+                                }
+                            }
+                            out
+                        })
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        if out.len() != total {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "a validating thread failed"
+            )));
         }
         progress(Stage::Validating, total, total);
         Ok(out)

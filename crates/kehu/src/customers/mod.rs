@@ -959,14 +959,16 @@ async fn check_duplicates(
     except: Option<i64>,
     confirmed: bool,
 ) -> Result<()> {
-    let terms: Vec<String> = phones.iter().map(|p| phone_term(p)).collect();
-    let known = Known::load(
-        &state.reads,
-        c.credit_code.as_slice(),
-        std::slice::from_ref(&c.name_norm),
-        &terms,
-    )
-    .await?;
+    // Confirmed: only the credit code can still refuse it.
+    let (names, terms): (&[String], Vec<String>) = if confirmed {
+        (&[], Vec::new())
+    } else {
+        (
+            std::slice::from_ref(&c.name_norm),
+            phones.iter().map(|p| phone_term(p)).collect(),
+        )
+    };
+    let known = Known::load(&state.reads, c.credit_code.as_slice(), names, &terms).await?;
     duplicates(&known, c, phones, except, confirmed)
 }
 
@@ -1013,6 +1015,9 @@ pub(crate) struct NewCustomer {
     pub(crate) contact: Option<(String, Option<String>)>,
     /// The first contact's phones, canonical.
     pub(crate) phones: Vec<String>,
+    /// Its search terms: made with the validation (on the request's thread,
+    /// or by the import's validating threads), not by the single writer.
+    pub(crate) terms: Vec<String>,
     /// Why, for the audit entry (e.g. a confirmed possible duplicate).
     pub(crate) reason: Option<String>,
 }
@@ -1090,10 +1095,12 @@ pub(crate) fn validate_new(
     if !errors.is_empty() {
         return Err(errors);
     }
+    let terms = terms_with_phones(&c, phones.iter().map(String::as_str));
     Ok(NewCustomer {
         c,
         contact: contact_name.map(|n| (n, clean(&input.contact_title).flatten())),
         phones,
+        terms,
         reason: None,
     })
 }
@@ -1180,7 +1187,7 @@ pub(crate) async fn insert_new(
                     ..Default::default()
                 });
             }
-            for term in terms_with_phones(&item.c, item.phones.iter().map(String::as_str)) {
+            for term in std::mem::take(&mut item.terms) {
                 term_rows.push((term, id));
             }
             history_rows.push(customer_owner_history::ActiveModel {

@@ -102,11 +102,16 @@ where
     R: Send + 'static,
 {
     let ctx = request();
-    tokio::task::spawn_blocking(move || match ctx {
+    tokio::task::spawn_blocking(move || within(ctx, f)).await
+}
+
+/// Runs `f` in a request's context (from [`request`]), as on another thread
+/// that works for that request.
+pub fn within<R>(ctx: Option<RequestCtx>, f: impl FnOnce() -> R) -> R {
+    match ctx {
         Some(ctx) => CTX.sync_scope(ctx, f),
         None => f(),
-    })
-    .await
+    }
 }
 
 /// The language of the request being served (Chinese outside a request).
