@@ -494,7 +494,7 @@ async fn run_phases(
     }
 
     if opts.runs(BenchPhase::Search) {
-        // (c) Search: two-character substrings and pinyin initials that occur.
+        // (b) Search: two-character substrings and pinyin initials that occur.
         let initials = sample_initials(state, lo, span, opts.seed).await?;
         let queries = [
             ("精密".to_owned(), "name substring"),
@@ -536,7 +536,7 @@ async fn run_phases(
     }
 
     if opts.runs(BenchPhase::Create) {
-        // (b) Creates through the API: unique names and credit codes.
+        // (c) Creates through the API: unique names and credit codes.
         log("POST /api/v1/customers …");
         let base_pos = demo::EXTERNAL_CODE_BASE + n_customers;
         let seed = opts.seed;

@@ -182,3 +182,45 @@ async fn the_same_seed_makes_the_same_customers() -> R {
     assert_eq!(names[0], names[1]);
     Ok(())
 }
+
+/// `kehu bench --only create` measures creates alone: no GET or search
+/// figures, and every create of the phase succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_benchmark_runs_only_the_phases_asked_for() -> R {
+    use kehu::bench::{self, BenchDb, BenchOptions, BenchPhase};
+    assert!(
+        "nonsense"
+            .parse::<BenchPhase>()
+            .is_err_and(|e| e.contains("get, search or create"))
+    );
+    let test_db = kehu::testing::TestDb::new().await?;
+    let url = match &test_db.url {
+        Some(url) => url.clone(),
+        None => kehu::platform::db::sqlite_url(test_db.data_dir.path()),
+    };
+    let db = BenchDb::new(Some(url))?;
+    bench::load_in_process(&db, 30, 3, &mut |_, _| {}).await?;
+    let opts = BenchOptions {
+        customers: 30,
+        connections: 2,
+        seconds: 1,
+        seed: 3,
+        only: vec![BenchPhase::Create],
+    };
+    let report = bench::measure(&db, &opts, &mut |_| {}).await?;
+    let measures: Vec<&str> = report.figures.iter().map(|f| f.measure.as_str()).collect();
+    assert!(
+        measures.iter().any(|m| m.starts_with("create customer")),
+        "{measures:?}"
+    );
+    assert!(
+        !measures
+            .iter()
+            .any(|m| m.starts_with("GET") || m.starts_with("search")),
+        "{measures:?}"
+    );
+    let conn = kehu::platform::db::connect(&db.url()).await?;
+    let created = customers::Entity::find().count(&conn).await?;
+    assert!(created > 30, "no customer was created: {created}");
+    Ok(())
+}
