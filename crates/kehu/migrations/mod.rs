@@ -6,6 +6,7 @@ mod m0001_platform;
 mod m0002_customers;
 mod m0003_property;
 mod m0004_property_agreements;
+mod m0005_customer_search;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_customers::Migration),
             Box::new(m0003_property::Migration),
             Box::new(m0004_property_agreements::Migration),
+            Box::new(m0005_customer_search::Migration),
         ]
     }
 }

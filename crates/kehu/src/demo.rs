@@ -1439,9 +1439,7 @@ async fn write_batch(
             Error::Internal(anyhow::anyhow!("inserted customer {code} not returned"))
         })?;
         w.terms += u64::try_from(t.len()).unwrap_or(0);
-        for term in t {
-            terms.extend([Value::from(term), Value::from(id)]);
-        }
+        terms.push((id, t));
         for ct in contacts {
             w.contacts += 1;
             contacts_v.extend([
@@ -1482,27 +1480,8 @@ async fn write_batch(
             Value::from("demo"),
         ]);
     }
-    // In key order, index pages fill one after another instead of at random.
-    let mut pairs: Vec<(String, i64)> = Vec::with_capacity(usize::try_from(w.terms).unwrap_or(0));
-    for (term, id) in terms.chunks_exact(2).filter_map(|p| match (&p[0], &p[1]) {
-        (Value::String(Some(t)), Value::BigInt(Some(id))) => Some((t.clone(), *id)),
-        _ => None,
-    }) {
-        pairs.push((term, id));
-    }
-    pairs.sort_unstable();
-    let terms: Vec<Value> = pairs
-        .into_iter()
-        .flat_map(|(t, id)| [Value::from(t), Value::from(id)])
-        .collect();
-    insert_rows(
-        &txn,
-        "customer_terms",
-        &["term", "customer_id"],
-        terms,
-        None,
-    )
-    .await?;
+    let docs: Vec<(i64, &[String])> = terms.iter().map(|(id, t)| (*id, t.as_slice())).collect();
+    crate::customers::store::insert_terms(&txn, &docs).await?;
     insert_rows(
         &txn,
         "contacts",

@@ -808,3 +808,95 @@ async fn concurrent_creates_are_committed_together_and_a_bad_one_fails_alone() -
     assert!(report.broken.is_none(), "{report:?}");
     Ok(())
 }
+
+/// A customer's search terms follow its edits (the old name no longer finds
+/// it, its phone still does), and on SQLite the upgrade that moved the terms
+/// from the `customer_terms` table into the FTS5 index keeps every term.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_terms_follow_edits_and_survive_the_move_to_the_index() -> R {
+    use sea_orm::ConnectionTrait;
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let (st, a) = admin
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "苏州恒达精密模具有限公司", "customer_type": "dealer",
+                   "contact_name": "王五", "contact_phone": "13900001111"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let (st, _) = admin
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "无锡华光锅炉有限公司", "customer_type": "dealer"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, renamed) = admin
+        .patch(
+            &format!("/api/v1/customers/{}", a["id"]),
+            json!({"version": 1, "full_name": "杭州恒达精密模具有限公司"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{renamed}");
+    let expect = [
+        ("苏州", 0),
+        ("szhd", 0),
+        ("杭州", 1),
+        ("hzhd", 1),
+        ("hangzhou", 1),
+        ("恒达精密", 1),
+        ("13900001111", 1),
+        ("无锡", 1),
+        ("wxhg", 1),
+    ];
+    let check = |when: &'static str| {
+        let admin = &admin;
+        async move {
+            for (q, n) in expect {
+                let (_, found) = admin
+                    .get(&format!("/api/v1/customers?q={}", urlencoding::encode(q)))
+                    .await?;
+                assert_eq!(found["total"], n, "{when}: search {q}: {found}");
+            }
+            anyhow::Ok(())
+        }
+    };
+    check("after the rename").await?;
+
+    if s.db.is_postgres() {
+        return Ok(());
+    }
+    // Back to the layout before migration m0005, then upgrade again.
+    let db = kehu::platform::db::connect(&s.db.config().database_url()).await?;
+    let count = |db: &kehu::platform::db::Db| {
+        let db = db.clone();
+        async move {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM customer_terms",
+                ))
+                .await?;
+            anyhow::Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?)
+        }
+    };
+    let terms = count(&db).await?;
+    assert!(terms.unwrap_or(0) > 20, "{terms:?}");
+    for sql in [
+        "DROP VIEW customer_terms",
+        "CREATE TABLE customer_terms (term TEXT NOT NULL, customer_id INTEGER NOT NULL, \
+         PRIMARY KEY (term, customer_id))",
+        "INSERT INTO customer_terms SELECT term, doc FROM customer_search_terms",
+        "DROP TABLE customer_search_terms",
+        "DROP TABLE customer_search",
+        "DELETE FROM seaql_migrations WHERE version LIKE 'm0005%'",
+    ] {
+        db.execute_unprepared(sql).await?;
+    }
+    assert_eq!(count(&db).await?, terms, "the old table holds every term");
+    kehu::platform::db::migrate(&db).await?;
+    assert_eq!(count(&db).await?, terms, "the index holds every term");
+    check("after the upgrade").await?;
+    Ok(())
+}

@@ -47,6 +47,9 @@ pub mod customers {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Search terms, one row per (term, customer). Read-only on SQLite, where it
+/// is a view over the FTS5 index (migration m0005); written through
+/// `store::insert_terms` and `store::set_terms` on both engines.
 pub mod customer_terms {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

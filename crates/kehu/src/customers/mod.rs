@@ -1108,8 +1108,6 @@ pub(crate) fn validate_new(
 /// Customer rows per multi-row insert (35 columns: under SQLite's 32,766
 /// and PostgreSQL's 65,535 statement parameters).
 const CUSTOMER_CHUNK: usize = 500;
-/// Search-term rows per multi-row insert (2 columns).
-const TERM_CHUNK: usize = 5000;
 
 /// Saves validated new customers in the caller's transaction: their numbers
 /// from the policy format, the customers, first contacts, search terms,
@@ -1163,7 +1161,7 @@ pub(crate) async fn insert_new(
             ids.insert(code, id);
         }
         let mut contact_rows = Vec::new();
-        let mut term_rows = Vec::new();
+        let mut term_docs = Vec::with_capacity(chunk.len());
         let mut history_rows = Vec::with_capacity(chunk.len());
         for item in chunk.iter_mut() {
             item.c.id = *ids.get(&item.c.code).ok_or_else(|| {
@@ -1187,9 +1185,7 @@ pub(crate) async fn insert_new(
                     ..Default::default()
                 });
             }
-            for term in std::mem::take(&mut item.terms) {
-                term_rows.push((term, id));
-            }
+            term_docs.push((id, std::mem::take(&mut item.terms)));
             history_rows.push(customer_owner_history::ActiveModel {
                 customer_id: Set(id),
                 owner_id: Set(item.c.owner_id),
@@ -1205,10 +1201,11 @@ pub(crate) async fn insert_new(
                 .exec_without_returning(txn)
                 .await?;
         }
-        for rows in term_rows.chunks(TERM_CHUNK) {
-            let rows: Vec<(&str, i64)> = rows.iter().map(|(t, id)| (t.as_str(), *id)).collect();
-            store::insert_terms(txn, &rows).await?;
-        }
+        let docs: Vec<(i64, &[String])> = term_docs
+            .iter()
+            .map(|(id, terms)| (*id, terms.as_slice()))
+            .collect();
+        store::insert_terms(txn, &docs).await?;
         customer_owner_history::Entity::insert_many(history_rows)
             .exec_without_returning(txn)
             .await?;

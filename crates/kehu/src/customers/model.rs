@@ -5,8 +5,10 @@
 //! # Search terms
 //!
 //! The store keeps, for every customer, the terms returned by [`search_terms`]
-//! in an index table `(term, customer_id)`. Every term is a short prefix and a
-//! value:
+//! and one `t:` term per contact phone, read as rows `(term, customer_id)` of
+//! `customer_terms` (on SQLite a view over an FTS5 index, migration m0005).
+//! Every term is a short prefix and a value, letters and digits only after
+//! the colon, so that the index's tokenizer keeps each term one token:
 //!
 //! | term | value | written for |
 //! |---|---|---|
@@ -14,6 +16,7 @@
 //! | `n:<c>` | the last character of [`search_text`] of the name | so that a prefix scan `n:<c>` finds every name containing `<c>`, including one-character names |
 //! | `i:<initials>` | pinyin initials (助记码), e.g. `i:bjsy` | every reading variant of [`pinyin_keys`], full and short name |
 //! | `p:<full>` | full pinyin without separators, e.g. `p:beijingshiyou` | every reading variant, full and short name |
+//! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
 //!
 //! Han characters and Latin letters appear as they are in [`search_text`]:
 //! NFKC-folded (full-width → half-width), Latin letters lowercased, everything

@@ -211,30 +211,58 @@ pub async fn set_terms(
     customer_id: i64,
     terms: &[String],
 ) -> Result<()> {
-    customer_terms::Entity::delete_many()
-        .filter(customer_terms::Column::CustomerId.eq(customer_id))
-        .exec(db)
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "DELETE FROM customer_search WHERE rowid = ?",
+            [customer_id.into()],
+        ))
         .await?;
-    let rows: Vec<(&str, i64)> = terms.iter().map(|t| (t.as_str(), customer_id)).collect();
-    insert_terms(db, &rows).await
+    } else {
+        customer_terms::Entity::delete_many()
+            .filter(customer_terms::Column::CustomerId.eq(customer_id))
+            .exec(db)
+            .await?;
+    }
+    insert_terms(db, &[(customer_id, terms)]).await
 }
 
-/// Inserts search terms as one JSON parameter: the statement is the same
-/// whatever the number of rows, so each engine prepares it once (a
-/// multi-row VALUES list is new SQL for every count, parsed afresh each time).
-pub async fn insert_terms(db: &impl ConnectionTrait, rows: &[(&str, i64)]) -> Result<()> {
-    if rows.is_empty() {
+/// Inserts the search terms of new customers, as one JSON parameter: the
+/// statement is the same whatever the number of rows, so each engine
+/// prepares it once (a multi-row VALUES list is new SQL for every count).
+///
+/// SQLite gets one document per customer in its FTS5 index (migration
+/// m0005); PostgreSQL one `customer_terms` row per term, in key order so
+/// that a large batch fills index pages one after another.
+pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) -> Result<()> {
+    let backend = db.get_database_backend();
+    let (sql, json) = if backend == sea_orm::DbBackend::Postgres {
+        let mut rows: Vec<(&str, i64)> = docs
+            .iter()
+            .flat_map(|(id, terms)| terms.iter().map(|t| (t.as_str(), *id)))
+            .collect();
+        rows.sort_unstable();
+        (
+            "INSERT INTO customer_terms (term, customer_id) \
+             SELECT e->>0, (e->>1)::bigint FROM jsonb_array_elements($1::jsonb) AS e",
+            serde_json::to_string(&rows),
+        )
+    } else {
+        let rows: Vec<(i64, String)> = docs
+            .iter()
+            .filter(|(_, terms)| !terms.is_empty())
+            .map(|(id, terms)| (*id, terms.join(" ")))
+            .collect();
+        (
+            "INSERT INTO customer_search (rowid, terms) \
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+            serde_json::to_string(&rows),
+        )
+    };
+    if docs.iter().all(|(_, terms)| terms.is_empty()) {
         return Ok(());
     }
-    let backend = db.get_database_backend();
-    let sql = if backend == sea_orm::DbBackend::Postgres {
-        "INSERT INTO customer_terms (term, customer_id) \
-         SELECT e->>0, (e->>1)::bigint FROM jsonb_array_elements($1::jsonb) AS e"
-    } else {
-        "INSERT INTO customer_terms (term, customer_id) \
-         SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
-    };
-    let json = serde_json::to_string(rows).map_err(|e| Error::Internal(e.into()))?;
+    let json = json.map_err(|e| Error::Internal(e.into()))?;
     db.execute_raw(sea_orm::Statement::from_sql_and_values(
         backend,
         sql,
