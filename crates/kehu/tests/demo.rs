@@ -92,6 +92,50 @@ async fn demo_data_is_valid_numbered_searchable_and_audited() -> R {
             .any(|i| i["code"] == target.code.as_str());
         assert!(found, "{q:?} does not find {}: {page}", target.full_name);
     }
+    // A common bigram: the list walks its sort index and probes the term's
+    // holders as a set. Same page and total as sorting every holder.
+    let mut holders: std::collections::HashMap<String, Vec<&customers::Model>> = Default::default();
+    for c in &all {
+        for t in model::search_terms(&c.full_name, c.short_name.as_deref()) {
+            if t.chars().count() == 4 && t.starts_with("n:") {
+                holders.entry(t).or_default().push(c);
+            }
+        }
+    }
+    let (term, mut expected) = holders
+        .into_iter()
+        .max_by_key(|(t, h)| (h.len(), t.clone()))
+        .expect("a bigram");
+    assert!(
+        expected.len().pow(2) > 50 * all.len(),
+        "{term} is held by {} of {}: too few to walk the sort index",
+        expected.len(),
+        all.len()
+    );
+    expected.sort_by(|a, b| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+    for page_no in ["1", "2"] {
+        let page: Value = admin
+            .get(s.url("/api/v1/customers"))
+            .query(&[("q", &term[2..]), ("per_page", "20"), ("page", page_no)])
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(
+            page["total"].as_u64(),
+            Some(expected.len() as u64),
+            "{term}: {page}"
+        );
+        let got: Vec<i64> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["id"].as_i64())
+            .collect();
+        let skip = if page_no == "1" { 0 } else { 20 };
+        let want: Vec<i64> = expected.iter().skip(skip).take(20).map(|c| c.id).collect();
+        assert_eq!(got, want, "{term} page {page_no}");
+    }
     // The full view of a demo customer works (owner, completeness).
     let one: Value = admin
         .get(s.url(&format!("/api/v1/customers/{}", target.id)))

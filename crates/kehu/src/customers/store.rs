@@ -1,7 +1,7 @@
 //! Queries of the customer archive. Every query that returns customer data
 //! takes the caller's `Scope`, so what a user may not see never leaves the
 //! database.
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Select,
@@ -310,15 +310,23 @@ pub async fn term_count(db: &impl ConnectionTrait, term: &str) -> Result<u64> {
         .await?)
 }
 
-/// `id IN (ids)`; for a frequent term written `id + 0 IN (ids)`, which no
-/// index can serve, so the planner walks the sort index and probes the set
-/// instead of sorting every match.
+/// `id IN (ids)`; for a frequent term written `(id IN (ids)) IS TRUE`, a
+/// test no join can be made of: both engines then walk the sort index and
+/// probe the set, built once (SQLite a list subquery, PostgreSQL a hashed
+/// SubPlan), instead of sorting every match. PostgreSQL's planner would
+/// otherwise turn a plain `IN` into a nested-loop semi-join that probes the
+/// terms once per customer walked (440 ms instead of 7 ms for a page at
+/// 100,000 customers).
 pub fn id_in(ids: sea_orm::sea_query::SelectStatement, frequent: bool) -> Condition {
-    let id = Expr::col((customers::Entity, customers::Column::Id));
+    let id = Expr::col((customers::Entity, customers::Column::Id)).in_subquery(ids);
     if frequent {
-        Condition::all().add(id.add(0).in_subquery(ids))
+        // The keyword, not `.is(true)`: sea-query binds a value as a
+        // parameter, and PostgreSQL accepts only a keyword after IS.
+        let keyword =
+            sea_orm::sea_query::Keyword::Custom(sea_orm::sea_query::Alias::new("TRUE").into_iden());
+        Condition::all().add(Expr::expr(id).is(Expr::Keyword(keyword)))
     } else {
-        Condition::all().add(id.in_subquery(ids))
+        Condition::all().add(id)
     }
 }
 
@@ -548,5 +556,40 @@ pub async fn blob(db: &impl ConnectionTrait, sha256: &str) -> Result<Option<Vec<
     match db.query_one(&q).await? {
         Some(row) => Ok(Some(row.try_get("", "data")?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::QueryTrait;
+
+    /// The frequent-term form must stay a test on the whole `IN`, on both
+    /// engines, or the planners make a join of it again.
+    #[test]
+    fn a_frequent_term_is_probed_as_a_set() {
+        for (backend, p) in [
+            (sea_orm::DbBackend::Sqlite, "?"),
+            (sea_orm::DbBackend::Postgres, "$1"),
+        ] {
+            let ids = r#""customers"."id" IN (SELECT "customer_id" FROM "customer_terms" WHERE "term" = "#;
+            let stmt = customers::Entity::find()
+                .filter(id_in(term_exact("n:精密".into()), true))
+                .build(backend);
+            assert!(
+                stmt.sql.ends_with(&format!("WHERE ({ids}{p})) IS TRUE")),
+                "{}",
+                stmt.sql
+            );
+            assert_eq!(stmt.values, Some(sea_orm::Values(vec!["n:精密".into()])));
+            let stmt = customers::Entity::find()
+                .filter(id_in(term_exact("n:精密".into()), false))
+                .build(backend);
+            assert!(
+                stmt.sql.ends_with(&format!("WHERE {ids}{p})")),
+                "{}",
+                stmt.sql
+            );
+        }
     }
 }
