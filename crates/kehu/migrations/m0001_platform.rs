@@ -29,8 +29,8 @@ fn index(
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        // One row that every write transaction touches first on SQLite, so the
-        // transaction holds the write lock from its start (no upgrade deadlocks).
+        // Dropped by m0006: `db::begin_write` takes SQLite's write lock at
+        // the start of a transaction instead.
         m.create_table(
             create("write_lock")
                 .col(integer("id").primary_key())

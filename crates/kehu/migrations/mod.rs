@@ -7,6 +7,7 @@ mod m0002_customers;
 mod m0003_property;
 mod m0004_property_agreements;
 mod m0005_customer_search;
+mod m0006_drop_write_lock;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_property::Migration),
             Box::new(m0004_property_agreements::Migration),
             Box::new(m0005_customer_search::Migration),
+            Box::new(m0006_drop_write_lock::Migration),
         ]
     }
 }

@@ -700,7 +700,7 @@ async fn a_scheduled_policy_still_comes_into_force_after_an_urgent_fix() -> R {
 
 /// Group commit: every caller gets its own answer after the commit; a write
 /// that fails is rolled back alone and the rest of its batch still commits.
-/// Items add `item` to `write_lock.n` (in thousands); negative items write
+/// Items add `item` to a counter row (in thousands); negative items write
 /// and then fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commit_answers_each_writer_and_rolls_back_only_the_failed_one() -> R {
@@ -709,14 +709,18 @@ async fn group_commit_answers_each_writer_and_rolls_back_only_the_failed_one() -
     use std::sync::Arc;
     let s = TestServer::start().await?;
     let db = s.state.db.clone();
+    db.execute_unprepared("CREATE TABLE counter (id INTEGER PRIMARY KEY, n BIGINT NOT NULL)")
+        .await?;
+    db.execute_unprepared("INSERT INTO counter (id, n) VALUES (1, 0)")
+        .await?;
     let n = |db: sea_orm::DatabaseConnection| async move {
         let row = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
-                "SELECT n FROM write_lock WHERE id = 1",
+                "SELECT n FROM counter WHERE id = 1",
             ))
             .await?
-            .ok_or_else(|| anyhow::anyhow!("no write_lock row"))?;
+            .ok_or_else(|| anyhow::anyhow!("no counter row"))?;
         anyhow::Ok(row.try_get::<i64>("", "n")?)
     };
     let before = n(db.clone()).await?;
@@ -728,7 +732,7 @@ async fn group_commit_answers_each_writer_and_rolls_back_only_the_failed_one() -
                 let mut out = Vec::new();
                 for item in items {
                     txn.execute_unprepared(&format!(
-                        "UPDATE write_lock SET n = n + {item} WHERE id = 1"
+                        "UPDATE counter SET n = n + {item} WHERE id = 1"
                     ))
                     .await?;
                     if item < 0 {
