@@ -112,7 +112,7 @@ async fn demo_data_is_valid_numbered_searchable_and_audited() -> R {
         expected.len(),
         all.len()
     );
-    expected.sort_by(|a, b| (b.updated_at, b.id).cmp(&(a.updated_at, a.id)));
+    expected.sort_by_key(|c| std::cmp::Reverse((c.updated_at, c.id)));
     for page_no in ["1", "2"] {
         let page: Value = admin
             .get(s.url("/api/v1/customers"))
