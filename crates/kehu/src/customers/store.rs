@@ -235,6 +235,9 @@ pub async fn set_terms(
 /// m0005); PostgreSQL one `customer_terms` row per term, in key order so
 /// that a large batch fills index pages one after another.
 pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) -> Result<()> {
+    if docs.iter().all(|(_, terms)| terms.is_empty()) {
+        return Ok(());
+    }
     let backend = db.get_database_backend();
     let (sql, json) = if backend == sea_orm::DbBackend::Postgres {
         let mut rows: Vec<(&str, i64)> = docs
@@ -259,9 +262,6 @@ pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) 
             serde_json::to_string(&rows),
         )
     };
-    if docs.iter().all(|(_, terms)| terms.is_empty()) {
-        return Ok(());
-    }
     let json = json.map_err(|e| Error::Internal(e.into()))?;
     db.execute_raw(sea_orm::Statement::from_sql_and_values(
         backend,
