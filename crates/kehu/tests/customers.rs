@@ -895,6 +895,22 @@ async fn search_terms_follow_edits_and_survive_the_move_to_the_index() -> R {
         db.execute_unprepared(sql).await?;
     }
     assert_eq!(count(&db).await?, terms, "the old table holds every term");
+    // An upgrade that fails half-way (here: a name already taken) changes nothing.
+    db.execute_unprepared("CREATE TABLE customer_search_terms (x INTEGER)")
+        .await?;
+    assert!(kehu::platform::db::migrate(&db).await.is_err());
+    let index_left = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM sqlite_schema WHERE name = 'customer_search'",
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?;
+    assert_eq!(index_left, Some(0), "the failed upgrade was rolled back");
+    assert_eq!(count(&db).await?, terms, "the old table is untouched");
+    db.execute_unprepared("DROP TABLE customer_search_terms")
+        .await?;
     kehu::platform::db::migrate(&db).await?;
     assert_eq!(count(&db).await?, terms, "the index holds every term");
     check("after the upgrade").await?;
