@@ -770,12 +770,20 @@ async fn hot_reads_give_the_same_models_inline_and_through_the_pool() -> R {
 async fn concurrent_creates_are_committed_together_and_a_bad_one_fails_alone() -> R {
     let s = TestServer::start().await?;
     let token = s.token(1).await?;
+    let rep = s.add_user("rep_a", &["sales_rep"], None).await?;
     let mut tasks = Vec::new();
     for i in 0..24 {
         let mut body =
             json!({"full_name": format!("并发第{i}号精密机械有限公司"), "customer_type": "dealer"});
         if i == 5 || i == 6 {
             body["credit_code"] = json!("91440606MA4UJ8XX24");
+        }
+        if i % 3 == 0 {
+            body["contact_name"] = json!("王芳");
+            body["contact_phone"] = json!(format!("139{i:08}"));
+        }
+        if i % 4 == 0 {
+            body["owner_id"] = json!(rep);
         }
         let (c, url, token) = (s.client(), s.url("/api/v1/customers"), token.clone());
         tasks.push(tokio::spawn(async move {
@@ -785,12 +793,18 @@ async fn concurrent_creates_are_committed_together_and_a_bad_one_fails_alone() -
             anyhow::Ok((st, v))
         }));
     }
+    let admin = Caller::admin(&s).await?;
     let mut created = Vec::new();
     let mut conflicts = 0;
     for t in tasks {
         let (st, v) = t.await??;
         match st {
-            StatusCode::CREATED => created.push(v["code"].as_str().unwrap_or("").to_owned()),
+            StatusCode::CREATED => {
+                // The answer to the create is the customer as stored.
+                let (_, stored) = admin.get(&format!("/api/v1/customers/{}", v["id"])).await?;
+                assert_eq!(v, stored);
+                created.push(v["code"].as_str().unwrap_or("").to_owned());
+            }
             StatusCode::CONFLICT => conflicts += 1,
             other => anyhow::bail!("unexpected {other}: {v}"),
         }
@@ -802,7 +816,7 @@ async fn concurrent_creates_are_committed_together_and_a_bad_one_fails_alone() -
         .map(|c| c[c.len() - 6..].parse().unwrap_or(0))
         .collect();
     assert_eq!(numbers, (1..=23).collect::<Vec<u64>>(), "{created:?}");
-    let (_, list) = Caller::admin(&s).await?.get("/api/v1/customers").await?;
+    let (_, list) = admin.get("/api/v1/customers").await?;
     assert_eq!(list["total"], 23);
     let report = kehu::platform::audit::verify(&s.state.db).await?;
     assert!(report.broken.is_none(), "{report:?}");

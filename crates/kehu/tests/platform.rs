@@ -726,6 +726,7 @@ async fn group_commit_answers_each_writer_and_rolls_back_only_the_failed_one() -
     let before = n(db.clone()).await?;
     let queue: Arc<GroupCommit<i64, i64>> = Arc::new(GroupCommit::start(
         db.clone(),
+        &s.state.config.database_url(),
         16,
         Arc::new(|txn, items: Vec<i64>| {
             Box::pin(async move {

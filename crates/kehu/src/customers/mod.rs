@@ -1246,6 +1246,10 @@ pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Re
     if input.confirm_duplicates {
         new.reason = Some("confirmed possible duplicate".into());
     }
+    let x = Extras {
+        contacts: usize::from(new.contact.is_some()),
+        licence: false,
+    };
     let saved = create_queue(state)?
         .submit(CreateJob {
             new,
@@ -1254,7 +1258,16 @@ pub async fn create(state: &AppState, actor: &Actor, input: CustomerInput) -> Re
             now,
         })
         .await?;
-    view_in(state, &Scope::All, saved.id).await
+    if saved.owner_id != actor.user_id {
+        return view_in(state, &Scope::All, saved.id).await;
+    }
+    // The row as written is the row as stored: no need to read it back.
+    let owner = UserRef {
+        id: actor.user_id,
+        username: actor.username.clone(),
+        display_name: actor.display_name.clone(),
+    };
+    Ok(view_with(state, &saved, &x, owner))
 }
 
 /// One queued customer create: what [`insert_new`] needs of its request.
@@ -1278,6 +1291,7 @@ fn create_queue(state: &AppState) -> Result<&CreateQueue> {
     }
     let q = GroupCommit::start(
         state.db.clone(),
+        &state.config.database_url(),
         CREATE_BATCH,
         Arc::new(|txn, jobs| Box::pin(insert_jobs(txn, jobs))),
     )?;

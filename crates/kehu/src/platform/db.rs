@@ -46,6 +46,18 @@ pub async fn connect(url: &str) -> Result<Db, DbErr> {
     Database::connect(opts).await
 }
 
+/// Opens the one connection of a PostgreSQL writer that runs on a runtime
+/// of its own (see `group_commit`).
+pub async fn connect_writer(url: &str) -> Result<Db, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(1)
+        .min_connections(1);
+    Database::connect(opts).await
+}
+
 /// Applies every pending migration; safe to call on every start.
 pub async fn migrate(db: &Db) -> Result<(), DbErr> {
     Migrator::up(db, None).await

@@ -11,7 +11,7 @@
 //! others still commit.
 use std::sync::Arc;
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::{DatabaseTransaction, DbBackend, TransactionTrait};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::{self, Db};
@@ -43,7 +43,17 @@ where
     /// writer has a thread and runtime of its own: on the request runtime
     /// each of its statements would wait behind the queued requests before
     /// it could issue the next, and the whole queue waits on the writer.
-    pub fn start(db: Db, max_batch: usize, write: WriteFn<I, O>) -> Result<GroupCommit<I, O>> {
+    /// On PostgreSQL it also has a connection of its own, opened on its
+    /// runtime from `database_url`: a pooled connection's socket belongs to
+    /// the request runtime, whose busy workers would notice each answer late.
+    pub fn start(
+        db: Db,
+        database_url: &str,
+        max_batch: usize,
+        write: WriteFn<I, O>,
+    ) -> Result<GroupCommit<I, O>> {
+        let own_url =
+            (db.get_database_backend() == DbBackend::Postgres).then(|| database_url.to_owned());
         let (tx, mut rx) = mpsc::unbounded_channel::<Job<I, O>>();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -53,6 +63,18 @@ where
             .name("kehu-group-commit".into())
             .spawn(move || {
                 runtime.block_on(async move {
+                    let db = match own_url {
+                        Some(url) => match db::connect_writer(&url).await {
+                            Ok(own) => own,
+                            Err(e) => {
+                                tracing::warn!(
+                                    "group commit: own connection failed ({e}); using the pool"
+                                );
+                                db
+                            }
+                        },
+                        None => db,
+                    };
                     let mut jobs = Vec::with_capacity(max_batch);
                     while rx.recv_many(&mut jobs, max_batch.max(1)).await > 0 {
                         let batch = std::mem::take(&mut jobs);
