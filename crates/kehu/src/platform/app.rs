@@ -55,8 +55,7 @@ impl App {
         let conn = db::connect(&url).await?;
         db::migrate(&conn).await?;
         let policy_file = config.policy.clone();
-        let mut state = AppState::new(conn, config, clock).await?;
-        state.metrics = metrics_handle();
+        let state = AppState::new(conn, config, clock, metrics_handle()).await?;
         if let Some(path) = policy_file {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", path.display()))?;

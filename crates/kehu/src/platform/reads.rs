@@ -30,6 +30,9 @@ use super::db::Db;
 const IDLE_CONNECTIONS: usize = 16;
 /// How long a read waits for SQLite's WAL index during a checkpoint.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Statements whose result columns a connection keeps typed (a few dozen
+/// are hot; `IN` lists of other lengths are new statements).
+const TYPED_STATEMENTS: usize = 64;
 
 /// How to type the columns of a result row: each prefix names the entity
 /// whose column definitions type the columns that start with it (`""` for
@@ -134,7 +137,7 @@ type Model<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Model;
 /// One result row, from the pool or read inline.
 pub enum ReadRow {
     Pool(QueryResult),
-    Inline(BTreeMap<String, Value>),
+    Inline(BTreeMap<Arc<str>, Value>),
 }
 
 impl ReadRow {
@@ -148,9 +151,13 @@ impl ReadRow {
             ReadRow::Inline(values) => {
                 let mut am = A::default();
                 for col in <A::Entity as EntityTrait>::Column::iter() {
-                    let name = format!("{prefix}{}", col.as_str());
+                    let name = if prefix.is_empty() {
+                        std::borrow::Cow::Borrowed(col.as_str())
+                    } else {
+                        std::borrow::Cow::Owned(format!("{prefix}{}", col.as_str()))
+                    };
                     let v = values
-                        .get(&name)
+                        .get(name.as_ref())
                         .ok_or_else(|| DbErr::Type(format!("inline read: no column {name}")))?;
                     am.try_set(col, v.clone())?;
                 }
@@ -190,11 +197,22 @@ fn sqlite_file(url: &str) -> Option<PathBuf> {
 
 struct InlinePool {
     path: PathBuf,
-    idle: Mutex<Vec<rusqlite::Connection>>,
+    idle: Mutex<Vec<InlineConn>>,
+}
+
+/// The result columns of one statement, named and typed.
+type Columns = Arc<[(Arc<str>, Option<ColumnType>)]>;
+
+/// A read connection and the result columns of the statements it ran:
+/// typing a column looks its name up among the entity's columns, which at
+/// 20,000 reads a second cost more than reading the row.
+struct InlineConn {
+    conn: rusqlite::Connection,
+    columns: std::collections::HashMap<String, Columns>,
 }
 
 impl InlinePool {
-    fn take(&self) -> Result<rusqlite::Connection, DbErr> {
+    fn take(&self) -> Result<InlineConn, DbErr> {
         let pooled = match self.idle.lock() {
             Ok(mut idle) => idle.pop(),
             Err(poisoned) => poisoned.into_inner().pop(),
@@ -209,10 +227,13 @@ impl InlinePool {
         )
         .map_err(conn_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(conn_err)?;
-        Ok(conn)
+        Ok(InlineConn {
+            conn,
+            columns: std::collections::HashMap::new(),
+        })
     }
 
-    fn give_back(&self, conn: rusqlite::Connection) {
+    fn give_back(&self, conn: InlineConn) {
         let mut idle = match self.idle.lock() {
             Ok(idle) => idle,
             Err(poisoned) => poisoned.into_inner(),
@@ -229,8 +250,8 @@ impl InlinePool {
         types: &RowTypes,
         limit: usize,
     ) -> Result<Vec<ReadRow>, DbErr> {
-        let conn = self.take()?;
-        let result = run(&conn, stmt, types, limit);
+        let mut conn = self.take()?;
+        let result = run(&mut conn, stmt, types, limit);
         // A connection that failed is dropped rather than reused.
         if result.is_ok() {
             self.give_back(conn);
@@ -240,21 +261,32 @@ impl InlinePool {
 }
 
 fn run(
-    conn: &rusqlite::Connection,
+    conn: &mut InlineConn,
     stmt: &Statement,
     types: &RowTypes,
     limit: usize,
 ) -> Result<Vec<ReadRow>, DbErr> {
-    let mut prepared = conn.prepare_cached(&stmt.sql).map_err(query_err)?;
+    let mut prepared = conn.conn.prepare_cached(&stmt.sql).map_err(query_err)?;
     let params = match &stmt.values {
         Some(values) => values.0.iter().map(to_sql).collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let columns: Vec<(String, Option<ColumnType>)> = prepared
-        .column_names()
-        .into_iter()
-        .map(|name| (name.to_owned(), type_of(name, types)))
-        .collect();
+    // The same SQL is always read with the same types.
+    let columns = match conn.columns.get(&stmt.sql) {
+        Some(columns) => columns.clone(),
+        None => {
+            let columns: Columns = prepared
+                .column_names()
+                .into_iter()
+                .map(|name| (Arc::from(name), type_of(name, types)))
+                .collect();
+            if conn.columns.len() >= TYPED_STATEMENTS {
+                conn.columns.clear();
+            }
+            conn.columns.insert(stmt.sql.clone(), columns.clone());
+            columns
+        }
+    };
     let mut rows = prepared
         .query(rusqlite::params_from_iter(params))
         .map_err(query_err)?;

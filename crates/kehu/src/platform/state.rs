@@ -11,33 +11,51 @@ use super::error::Result;
 use super::reads::Reads;
 use crate::policy::store::{self as policy_store, PolicyInForce};
 
+/// Cheap to clone (one reference count): axum clones it for every
+/// extractor of every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What an [`AppState`] shares.
+pub struct Shared {
     pub db: Db,
     /// The hot reads (tokens, sessions, one customer): inline on SQLite.
     pub reads: Reads,
     pub config: Arc<Config>,
     pub clock: Clock,
-    policy: Arc<RwLock<Arc<PolicyInForce>>>,
+    policy: RwLock<Arc<PolicyInForce>>,
     pub metrics: Option<PrometheusHandle>,
     /// Customer creates, committed in groups (started on first use).
-    pub(crate) customer_creates: Arc<OnceLock<crate::customers::CreateQueue>>,
+    pub(crate) customer_creates: OnceLock<crate::customers::CreateQueue>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     /// Loads the policy in force (creating version 1 on a new database).
-    pub async fn new(db: Db, config: Config, clock: Clock) -> Result<AppState> {
+    pub async fn new(
+        db: Db,
+        config: Config,
+        clock: Clock,
+        metrics: Option<PrometheusHandle>,
+    ) -> Result<AppState> {
         let policy = policy_store::load_in_force(&db, clock.now()).await?;
         let reads = Reads::new(db.clone(), &config.database_url());
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             reads,
             db,
             config: Arc::new(config),
             clock,
-            policy: Arc::new(RwLock::new(Arc::new(policy))),
-            metrics: None,
-            customer_creates: Arc::new(OnceLock::new()),
-        })
+            policy: RwLock::new(Arc::new(policy)),
+            metrics,
+            customer_creates: OnceLock::new(),
+        })))
     }
 
     /// The policy in force now (cheap: an `Arc` clone).
