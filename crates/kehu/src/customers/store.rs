@@ -239,16 +239,25 @@ pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) 
         return Ok(());
     }
     let backend = db.get_database_backend();
-    let (sql, json) = if backend == sea_orm::DbBackend::Postgres {
+    let (sql, values): (&str, Vec<sea_orm::Value>) = if backend == sea_orm::DbBackend::Postgres {
         let mut rows: Vec<(&str, i64)> = docs
             .iter()
             .flat_map(|(id, terms)| terms.iter().map(|t| (t.as_str(), *id)))
             .collect();
         rows.sort_unstable();
+        // Two space-separated lists (a term never holds a space, see
+        // `model`): PostgreSQL splits them in half the time it parses JSON.
+        let terms = rows.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" ");
+        let ids = rows
+            .iter()
+            .map(|(_, id)| id.to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
         (
             "INSERT INTO customer_terms (term, customer_id) \
-             SELECT e->>0, (e->>1)::bigint FROM jsonb_array_elements($1::jsonb) AS e",
-            serde_json::to_string(&rows),
+             SELECT t, i FROM unnest(string_to_array($1, ' '), \
+             string_to_array($2, ' ')::bigint[]) AS u(t, i)",
+            vec![terms.into(), ids.into()],
         )
     } else {
         let rows: Vec<(i64, String)> = docs
@@ -256,17 +265,15 @@ pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) 
             .filter(|(_, terms)| !terms.is_empty())
             .map(|(id, terms)| (*id, terms.join(" ")))
             .collect();
+        let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.into()))?;
         (
             "INSERT INTO customer_search (rowid, terms) \
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
-            serde_json::to_string(&rows),
+            vec![json.into()],
         )
     };
-    let json = json.map_err(|e| Error::Internal(e.into()))?;
     db.execute_raw(sea_orm::Statement::from_sql_and_values(
-        backend,
-        sql,
-        [json.into()],
+        backend, sql, values,
     ))
     .await?;
     Ok(())

@@ -177,6 +177,28 @@ mod tests {
         }
     }
 
+    /// The stores rely on it: the SQLite index splits a document at spaces,
+    /// and PostgreSQL's insert passes the terms as one space-separated list.
+    #[test]
+    fn a_term_is_letters_and_digits_after_its_prefix() {
+        let names = [
+            ("ABC Trading Co., Ltd.", Some("A-B\tC")),
+            ("深圳　华强\u{a0}电子 (集团)", Some("华强 · 电子")),
+            ("重庆\n钢铁 集团", None),
+        ];
+        for (full, short) in names {
+            for t in search_terms(full, short) {
+                let (prefix, value) = t.split_once(':').unwrap_or(("", ""));
+                assert!(["n", "i", "p"].contains(&prefix), "{t}");
+                assert!(!value.is_empty(), "{t}");
+                assert!(
+                    value.chars().all(char::is_alphanumeric),
+                    "{t:?} of {full:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn one_character_name() {
         let terms = search_terms("鑫", None);
