@@ -23,10 +23,7 @@ pub fn sqlite_url(data_dir: &Path) -> String {
 /// (an acknowledged commit survives a crash), foreign keys, journals in memory and a busy timeout
 /// so that a second process (the CLI while the server runs) waits instead of failing.
 pub async fn connect(url: &str) -> Result<Db, DbErr> {
-    let mut opts = ConnectOptions::new(url.to_owned());
-    opts.sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+    let mut opts = options(url);
     if url.starts_with("sqlite:") {
         opts.max_connections(8).min_connections(1);
         opts.map_sqlx_sqlite_opts(|o| {
@@ -49,13 +46,19 @@ pub async fn connect(url: &str) -> Result<Db, DbErr> {
 /// Opens the one connection of a PostgreSQL writer that runs on a runtime
 /// of its own (see `group_commit`).
 pub async fn connect_writer(url: &str) -> Result<Db, DbErr> {
+    let mut opts = options(url);
+    opts.max_connections(1).min_connections(1);
+    Database::connect(opts).await
+}
+
+/// What every pool shares: no statement logging (statements carry
+/// customers' data) and timeouts that turn a lost server into an error.
+fn options(url: &str) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30))
-        .max_connections(1)
-        .min_connections(1);
-    Database::connect(opts).await
+        .acquire_timeout(Duration::from_secs(30));
+    opts
 }
 
 /// Applies every pending migration; safe to call on every start.
