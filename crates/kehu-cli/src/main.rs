@@ -85,7 +85,7 @@ enum Command {
         /// Customers to add.
         #[arg(long, default_value_t = 1000)]
         customers: u64,
-        /// Sales reps to have (password "demo-password", like the managers).
+        /// Sales reps to have (password "orchid-demo-58-lantern", like the managers).
         #[arg(long, default_value_t = 20)]
         reps: u32,
         /// The same seed makes the same customers.

@@ -13,7 +13,7 @@ fn kehu(db: &TestDb) -> Command {
         c.arg("--database-url").arg(url);
     }
     c.env("KEHU_LANG", "en")
-        .env("KEHU_ADMIN_PASSWORD", "admin-cli-password")
+        .env("KEHU_ADMIN_PASSWORD", "tangerine-ferry-58-orbit")
         .env_remove("KEHU_DATABASE_URL");
     c
 }
@@ -93,7 +93,7 @@ async fn user_add_token_and_curl_an_admin_api() -> anyhow::Result<()> {
             "--team",
             "华东销售部",
         ],
-        Some("zhangsan-secret-1\n"),
+        Some("copper-lantern-41-moss\n"),
     )?;
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Without stdin a password is generated and printed once.
@@ -149,7 +149,7 @@ async fn user_add_token_and_curl_an_admin_api() -> anyhow::Result<()> {
     // The rep can log in with the piped password but may not use the admin API.
     let r = client
         .post(format!("{}/api/v1/session", server.base))
-        .json(&serde_json::json!({"username": "zhangsan", "password": "zhangsan-secret-1"}))
+        .json(&serde_json::json!({"username": "zhangsan", "password": "copper-lantern-41-moss"}))
         .send()
         .await?;
     assert_eq!(r.status(), 201);
@@ -161,7 +161,7 @@ async fn user_add_token_and_curl_an_admin_api() -> anyhow::Result<()> {
     assert!(out.status.success());
     let r = client
         .post(format!("{}/api/v1/session", server.base))
-        .json(&serde_json::json!({"username": "zhangsan", "password": "zhangsan-secret-1"}))
+        .json(&serde_json::json!({"username": "zhangsan", "password": "copper-lantern-41-moss"}))
         .send()
         .await?;
     assert_eq!(r.status(), 401);
@@ -261,7 +261,7 @@ async fn audit_verify_names_an_edited_entry() -> anyhow::Result<()> {
         let out = run(
             &db,
             &["user", "add", name, "--role", "sales_rep"],
-            Some("password-123456\n"),
+            Some("meadow-circuit-92-plume\n"),
         )?;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
@@ -299,7 +299,7 @@ async fn environment_configures_cookies_and_tokens_can_be_revoked() -> anyhow::R
     let client = reqwest::Client::new();
     let r = client
         .post(format!("{}/api/v1/session", server.base))
-        .json(&serde_json::json!({"username": "admin", "password": "admin-cli-password"}))
+        .json(&serde_json::json!({"username": "admin", "password": "tangerine-ferry-58-orbit"}))
         .send()
         .await?;
     assert_eq!(r.status(), 201);
@@ -454,7 +454,7 @@ async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
     let app = kehu::platform::app::App::prepare(
         db.config(),
         kehu::platform::clock::Clock::system(),
-        Some("admin-cli-password".into()),
+        Some("tangerine-ferry-58-orbit".into()),
     )
     .await?;
     let state = &app.state;
@@ -465,7 +465,7 @@ async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
         kehu::platform::auth::NewUser {
             username: "keeper".into(),
             display_name: "keeper".into(),
-            password: Some("keeper-password".into()),
+            password: Some("granite-willow-36-fable".into()),
             roles: vec!["warehouse".into()],
             team_id: None,
             language: None,

@@ -47,7 +47,7 @@ use crate::platform::state::AppState;
 use crate::policy::Policy;
 
 /// The password of every demo user.
-pub const DEMO_PASSWORD: &str = "demo-password";
+pub const DEMO_PASSWORD: &str = "orchid-demo-58-lantern";
 
 /// Bind parameters one statement may carry: SQLite's default
 /// `SQLITE_MAX_VARIABLE_NUMBER` and PostgreSQL's protocol limit.

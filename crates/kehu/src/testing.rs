@@ -12,7 +12,15 @@ use crate::platform::config::Config;
 use crate::platform::state::AppState;
 
 /// The password of `admin` in every test server.
-pub const ADMIN_PASSWORD: &str = "admin-test-password";
+pub const ADMIN_PASSWORD: &str = "violet-harbor-73-quilt";
+
+/// The password [`TestServer::add_user`] gives a user: strong enough for the default policy,
+/// without the user name in it, and different for every user.
+pub fn password_of(name: &str) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    format!("Kq7-walnut-{}", &digest[..10])
+}
 
 /// A database that exists for one test and is dropped after it.
 pub struct TestDb {
@@ -162,7 +170,7 @@ impl TestServer {
         self.login("admin", ADMIN_PASSWORD).await
     }
 
-    /// Adds a user with the given roles; returns its id. The password is `<name>-password`.
+    /// Adds a user with the given roles; returns its id. The password is [`password_of`]`(name)`.
     pub async fn add_user(
         &self,
         name: &str,
@@ -175,7 +183,7 @@ impl TestServer {
             crate::platform::auth::NewUser {
                 username: name.into(),
                 display_name: name.into(),
-                password: Some(format!("{name}-password")),
+                password: Some(password_of(name)),
                 roles: roles.iter().map(|r| r.to_string()).collect(),
                 team_id,
                 language: None,
@@ -204,4 +212,140 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// An API caller with a bearer token (tokens outlive the days tests move the clock by).
+pub struct Caller {
+    pub client: reqwest::Client,
+    pub token: String,
+    pub base: String,
+}
+
+/// A status and the JSON body (`Null` when the body is not JSON).
+pub type Answer = (reqwest::StatusCode, serde_json::Value);
+
+impl Caller {
+    /// A new user with `roles` and a token acting as it; returns the caller and the user's id.
+    pub async fn new(s: &TestServer, name: &str, roles: &[&str]) -> anyhow::Result<(Caller, i64)> {
+        Self::in_team(s, name, roles, None).await
+    }
+
+    /// [`Caller::new`] in a team.
+    pub async fn in_team(
+        s: &TestServer,
+        name: &str,
+        roles: &[&str],
+        team: Option<i64>,
+    ) -> anyhow::Result<(Caller, i64)> {
+        let id = s.add_user(name, roles, team).await?;
+        Ok((Self::for_user(s, id).await?, id))
+    }
+
+    /// A caller acting as an existing user.
+    pub async fn for_user(s: &TestServer, user_id: i64) -> anyhow::Result<Caller> {
+        Ok(Caller {
+            client: s.client(),
+            token: s.token(user_id).await?,
+            base: s.base.clone(),
+        })
+    }
+
+    /// The first administrator.
+    pub async fn admin(s: &TestServer) -> anyhow::Result<Caller> {
+        Self::for_user(s, 1).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn answer(r: reqwest::Response) -> anyhow::Result<Answer> {
+        let st = r.status();
+        Ok((st, r.json().await.unwrap_or(serde_json::Value::Null)))
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Answer> {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        Self::answer(r).await
+    }
+
+    /// A page (or file) as text.
+    pub async fn page(&self, path: &str) -> anyhow::Result<(reqwest::StatusCode, String)> {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let st = r.status();
+        Ok((st, r.text().await?))
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> anyhow::Result<Answer> {
+        let r = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        Self::answer(r).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> anyhow::Result<Answer> {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> anyhow::Result<Answer> {
+        self.send(reqwest::Method::PATCH, path, body).await
+    }
+
+    /// A multipart form: text fields and one file.
+    pub async fn multipart(
+        &self,
+        path: &str,
+        texts: &[(&str, &str)],
+        file: Option<(&str, Vec<u8>)>,
+    ) -> anyhow::Result<Answer> {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in texts {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        if let Some((name, data)) = file {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(data).file_name(name.to_owned()),
+            );
+        }
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await?;
+        Self::answer(r).await
+    }
+}
+
+/// The fields an error body names, in order.
+pub fn fields(v: &serde_json::Value) -> Vec<String> {
+    v["error"]["fields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

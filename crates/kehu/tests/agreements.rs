@@ -2,86 +2,11 @@
 //! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
 use chrono::{DateTime, Duration, Utc};
 use kehu::platform::clock::Clock;
-use kehu::testing::TestServer;
+use kehu::testing::{Caller, TestServer, fields, password_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
-
-/// A caller with an API token (tokens outlive the days the tests move the clock by).
-struct Caller {
-    c: reqwest::Client,
-    token: String,
-    base: String,
-}
-
-impl Caller {
-    async fn new(s: &TestServer, name: &str, roles: &[&str]) -> anyhow::Result<(Caller, i64)> {
-        let id = s.add_user(name, roles, None).await?;
-        Ok((
-            Caller {
-                c: s.client(),
-                token: s.token(id).await?,
-                base: s.base.clone(),
-            },
-            id,
-        ))
-    }
-    async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, Value)> {
-        let r = self
-            .c
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
-    /// A page (or file) as text/bytes.
-    async fn page(&self, path: &str) -> anyhow::Result<(StatusCode, String)> {
-        let r = self
-            .c
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.text().await?))
-    }
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Value,
-    ) -> anyhow::Result<(StatusCode, Value)> {
-        let r = self
-            .c
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
-        self.send(reqwest::Method::POST, path, body).await
-    }
-    async fn patch(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
-        self.send(reqwest::Method::PATCH, path, body).await
-    }
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    v["error"]["fields"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn message(v: &Value) -> String {
     v["error"]["fields"][0]["message"]
@@ -218,7 +143,7 @@ async fn the_seed_commission_and_a_stock_that_never_goes_negative() -> R {
     // In English too.
     let r = w
         .rep
-        .c
+        .client
         .post(format!("{}{path}/sales", w.rep.base))
         .bearer_auth(&w.rep.token)
         .header("Accept-Language", "en")
@@ -351,7 +276,7 @@ async fn a_monthly_statement_holds_exactly_the_months_sales_in_the_policy_time_z
     assert!(html.contains(">430.50<") && html.contains(">17.22<") && html.contains(">413.28<"));
     let r = w
         .rep
-        .c
+        .client
         .get(w.s.url(&format!(
             "/property/consignment/{id}/statement?month=2026-03&format=xlsx"
         )))
@@ -566,7 +491,7 @@ async fn stale_versions_are_refused_and_an_agreement_ends_only_without_stock() -
     assert_eq!(st, StatusCode::CONFLICT, "{e}");
     // Every step is in the audit log.
     let admin = Caller {
-        c: w.s.client(),
+        client: w.s.client(),
         token: w.s.token(1).await?,
         base: w.s.base.clone(),
     };
@@ -870,7 +795,7 @@ async fn goods_not_collected_are_a_task_from_n_days_before_the_end() -> R {
     let (other, _) = Caller::new(&w.s, "rep2", &["sales_rep"]).await?;
     let home = |c: &Caller| {
         let c = Caller {
-            c: c.c.clone(),
+            client: c.client.clone(),
             token: c.token.clone(),
             base: c.base.clone(),
         };
@@ -922,7 +847,7 @@ async fn goods_not_collected_are_a_task_from_n_days_before_the_end() -> R {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_record_agreements_and_show_errors_beside_the_form() -> R {
     let w = world("2026-03-10T02:00:00Z").await?;
-    let page = w.s.login("rep", "rep-password").await?;
+    let page = w.s.login("rep", &password_of("rep")).await?;
     let home = page
         .get(w.s.url("/property/consignment"))
         .send()
@@ -1061,7 +986,7 @@ async fn concurrent_sales_never_take_the_stock_below_zero() -> R {
     let item_id = a["stock"][0]["item_id"].clone();
     let sales = (0..8).map(|_| {
         let (c, token, url) = (
-            w.rep.c.clone(),
+            w.rep.client.clone(),
             w.rep.token.clone(),
             w.s.url(&format!("{path}/sales")),
         );

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use kehu::platform::auth::Role;
-use kehu::testing::TestServer;
+use kehu::testing::{TestServer, password_of};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -16,8 +16,9 @@ enum Who {
     SignedIn,
     Roles(&'static [Role]),
     /// Acts on a customer owned by another sales rep: admins may, the
-    /// policy's read-all roles may read (and, for `Note`, add notes such as
-    /// interactions) but get 403 on writes, other sales staff get 404.
+    /// policy's read-all roles may read but get 403 on writes, other sales
+    /// staff get 404. A `Note` (an interaction) is for the policy's
+    /// `interaction_roles` among those who see the customer: 403 for the rest.
     Customer(Access),
     /// Someone else's record addressed by id: 404 for every signed-in role.
     OthersRecord,
@@ -44,6 +45,8 @@ const READ_ALL: &[Role] = &[
 ];
 const SALES: &[Role] = &[Role::Admin, Role::SalesManager, Role::SalesRep];
 const TRANSFER: &[Role] = &[Role::Admin, Role::SalesManager];
+/// The default policy's `customers.interaction_roles`.
+const INTERACTION: &[Role] = &[Role::SalesManager, Role::SalesRep, Role::CustomerService];
 /// The default policy's `customers.export_roles`.
 const EXPORT: &[Role] = &[Role::Admin, Role::SalesManager];
 
@@ -420,6 +423,13 @@ fn expected(who: &Who, role: Role) -> Option<StatusCode> {
                 Some(StatusCode::FORBIDDEN)
             } else {
                 Some(StatusCode::NOT_FOUND)
+            }
+        }
+        Who::Customer(Access::Note) => {
+            if role != Role::Admin && !READ_ALL.contains(&role) {
+                Some(StatusCode::NOT_FOUND)
+            } else {
+                (!INTERACTION.contains(&role)).then_some(StatusCode::FORBIDDEN)
             }
         }
         Who::Customer(access) => {
@@ -1154,7 +1164,7 @@ async fn every_page_with_every_role() -> anyhow::Result<()> {
         let attachment = ensure_attachment(&s, &owner, customer.id).await?;
         let name = format!("p_{}", role.as_str());
         s.add_user(&name, &[role.as_str()], None).await?;
-        let c = s.login(&name, &format!("{name}-password")).await?;
+        let c = s.login(&name, &password_of(&name)).await?;
         let home = c.get(s.url("/")).send().await?.text().await?;
         let csrf = home
             .split("name=\"csrf\" value=\"")

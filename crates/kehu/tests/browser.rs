@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use kehu::testing::{ADMIN_PASSWORD, TestServer};
+use kehu::testing::{ADMIN_PASSWORD, TestServer, password_of};
 use thirtyfour::prelude::*;
 
 struct Driver(Child);
@@ -151,7 +151,7 @@ async fn a_rep_creates_a_customer_in_the_browser_and_finds_it_by_pinyin() -> any
             .await?;
         wd.find(By::Id("password"))
             .await?
-            .send_keys("liming-password")
+            .send_keys(password_of("liming"))
             .await?;
         wd.find(By::Css("form[action='/login'] button[type=submit]"))
             .await?
@@ -295,7 +295,7 @@ async fn sign_in(wd: &WebDriver, s: &TestServer, user: &str) -> anyhow::Result<(
         .await?;
     wd.find(By::Id("password"))
         .await?
-        .send_keys(format!("{user}-password"))
+        .send_keys(password_of(user))
         .await?;
     wd.find(By::Css("form[action='/login'] button[type=submit]"))
         .await?

@@ -4,7 +4,7 @@
 use kehu::customers::io::{self, COLUMNS};
 use kehu::customers::model::generate_credit_code;
 use kehu::platform::sheet::{self, Format};
-use kehu::testing::TestServer;
+use kehu::testing::{TestServer, password_of};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -841,7 +841,7 @@ fn multipart(file_name: &str, file: &[u8], checks: &[&str]) -> (String, Vec<u8>)
 async fn import_page_shows_every_bad_row_and_the_list_links_exports() -> anyhow::Result<()> {
     let s = TestServer::start().await?;
     s.add_user("mgr_p", &["sales_manager"], None).await?;
-    let c = s.login("mgr_p", "mgr_p-password").await?;
+    let c = s.login("mgr_p", &password_of("mgr_p")).await?;
     let page = c
         .get(s.url("/customers/import"))
         .send()
@@ -930,7 +930,7 @@ async fn import_page_shows_every_bad_row_and_the_list_links_exports() -> anyhow:
 
     // A rep sees no export link.
     s.add_user("rep_p", &["sales_rep"], None).await?;
-    let rep = s.login("rep_p", "rep_p-password").await?;
+    let rep = s.login("rep_p", &password_of("rep_p")).await?;
     let list = rep.get(s.url("/customers")).send().await?.text().await?;
     assert!(!list.contains("export-csv"));
     assert!(list.contains("/customers/import"));

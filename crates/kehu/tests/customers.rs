@@ -2,92 +2,18 @@
 //! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
 use chrono::{TimeZone, Utc};
 use kehu::platform::clock::Clock;
-use kehu::testing::TestServer;
+use kehu::testing::{Caller, TestServer, fields, password_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
 
 /// A signed-in API caller.
-struct Caller {
-    c: reqwest::Client,
-    token: String,
-    base: String,
-}
-
-impl Caller {
-    async fn new(
-        s: &TestServer,
-        name: &str,
-        roles: &[&str],
-        team: Option<i64>,
-    ) -> anyhow::Result<(Caller, i64)> {
-        let id = s.add_user(name, roles, team).await?;
-        Ok((
-            Caller {
-                c: s.client(),
-                token: s.token(id).await?,
-                base: s.base.clone(),
-            },
-            id,
-        ))
-    }
-    async fn admin(s: &TestServer) -> anyhow::Result<Caller> {
-        Ok(Caller {
-            c: s.client(),
-            token: s.token(1).await?,
-            base: s.base.clone(),
-        })
-    }
-    async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, Value)> {
-        let r = self
-            .c
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Value,
-    ) -> anyhow::Result<(StatusCode, Value)> {
-        let r = self
-            .c
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
-        self.send(reqwest::Method::POST, path, body).await
-    }
-    async fn patch(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
-        self.send(reqwest::Method::PATCH, path, body).await
-    }
-}
-
-fn fields(v: &Value) -> Vec<String> {
-    v["error"]["fields"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_check_character_is_refused_and_the_customer_is_found_by_pinyin() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
     let body = json!({"full_name": "北京石油化工有限公司", "customer_type": "dealer", "credit_code": "91350100M000100Y44",
         "contact_name": "张三", "contact_phone": "+86 138-1234-5678"});
     let (st, e) = rep.post("/api/v1/customers", body.clone()).await?;
@@ -145,7 +71,7 @@ async fn a_wrong_check_character_is_refused_and_the_customer_is_found_by_pinyin(
 async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -> R {
     let s = TestServer::start().await?;
     let admin = Caller::admin(&s).await?;
-    let (mgr, mgr_id) = Caller::new(&s, "mgr", &["sales_manager"], None).await?;
+    let (mgr, mgr_id) = Caller::new(&s, "mgr", &["sales_manager"]).await?;
     let (_, team) = admin
         .post(
             "/api/v1/teams",
@@ -153,8 +79,8 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
         )
         .await?;
     let team_id = team["id"].as_i64();
-    let (rep_a, a_id) = Caller::new(&s, "rep_a", &["sales_rep"], team_id).await?;
-    let (rep_b, b_id) = Caller::new(&s, "rep_b", &["sales_rep"], None).await?;
+    let (rep_a, a_id) = Caller::in_team(&s, "rep_a", &["sales_rep"], team_id).await?;
+    let (rep_b, b_id) = Caller::new(&s, "rep_b", &["sales_rep"]).await?;
     let (st, c) = rep_a.post("/api/v1/customers", json!({"full_name": "苏州恒达精密模具有限公司", "customer_type": "direct_manufacturer"})).await?;
     assert_eq!(st, StatusCode::CREATED);
     let path = format!("/api/v1/customers/{}", c["id"]);
@@ -162,7 +88,7 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
     // Another rep: 404 in API and page, and not in its list.
     assert_eq!(rep_b.get(&path).await?.0, StatusCode::NOT_FOUND);
     assert_eq!(rep_b.get("/api/v1/customers").await?.1["total"], 0);
-    let page = s.login("rep_b", "rep_b-password").await?;
+    let page = s.login("rep_b", &password_of("rep_b")).await?;
     assert_eq!(
         page.get(s.url(&format!("/customers/{}", c["id"])))
             .send()
@@ -234,7 +160,7 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert_eq!(rep_a.get(&path).await?.0, StatusCode::OK);
     let r = rep_b
-        .c
+        .client
         .delete(format!("{}{path}/shares/{a_id}", s.base))
         .bearer_auth(&rep_b.token)
         .send()
@@ -247,8 +173,8 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicates_are_refused_or_confirmed() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
-    let (other, _) = Caller::new(&s, "other", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (other, _) = Caller::new(&s, "other", &["sales_rep"]).await?;
     let (st, first) = rep
         .post(
             "/api/v1/customers",
@@ -306,7 +232,7 @@ async fn duplicates_are_refused_or_confirmed() -> R {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_second_of_two_concurrent_edits_gets_409() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
     let (_, c) = rep
         .post(
             "/api/v1/customers",
@@ -337,9 +263,9 @@ async fn the_second_of_two_concurrent_edits_gets_409() -> R {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_all_roles_read_without_editing_and_see_masked_phones() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
-    let (quality, _) = Caller::new(&s, "qe", &["quality"], None).await?;
-    let (service, _) = Caller::new(&s, "cs", &["customer_service"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (quality, _) = Caller::new(&s, "qe", &["quality"]).await?;
+    let (service, _) = Caller::new(&s, "cs", &["customer_service"]).await?;
     let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "无锡华光锅炉有限公司", "customer_type": "dealer", "contact_name": "赵", "contact_phone": "13712345678"})).await?;
     let path = format!("/api/v1/customers/{}", c["id"]);
     assert_eq!(quality.get(&path).await?.0, StatusCode::OK);
@@ -373,7 +299,7 @@ async fn archive_deadlines_count_working_days_and_overdue_archives_are_listed() 
         .single()
         .expect("time");
     let s = TestServer::start_with_clock(Clock::fixed(start)).await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
     let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "杭州西子电梯有限公司", "customer_type": "dealer", "region": "east"})).await?;
     let comp = &c["completeness"];
     let missing: Vec<&str> = comp["missing_basic"]
@@ -400,7 +326,7 @@ async fn archive_deadlines_count_working_days_and_overdue_archives_are_listed() 
     let (_, overdue) = rep.get("/api/v1/customers?overdue=true").await?;
     assert_eq!(overdue["total"], 1);
     // The rep's home page lists it as a task.
-    let browser = s.login("rep", "rep-password").await?;
+    let browser = s.login("rep", &password_of("rep")).await?;
     let home = browser.get(s.url("/")).send().await?.text().await?;
     assert!(
         home.contains("1 个客户档案已超过建档期限"),
@@ -428,7 +354,7 @@ async fn archive_deadlines_count_working_days_and_overdue_archives_are_listed() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_names_every_field_and_changes_nothing() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
     let (st, e) = rep
         .post(
             "/api/v1/customers",
@@ -487,8 +413,8 @@ async fn bad_input_names_every_field_and_changes_nothing() -> R {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attachments_are_checked_stored_and_served_in_scope() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
-    let (other, _) = Caller::new(&s, "other", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (other, _) = Caller::new(&s, "other", &["sales_rep"]).await?;
     let (_, c) = rep.post("/api/v1/customers", json!({"full_name": "宁波海天塑机集团有限公司", "customer_type": "direct_manufacturer"})).await?;
     let path = format!("{}/api/v1/customers/{}/attachments", s.base, c["id"]);
     let missing: Vec<Value> = c["completeness"]["missing_full"]
@@ -501,7 +427,7 @@ async fn attachments_are_checked_stored_and_served_in_scope() -> R {
         let form = reqwest::multipart::Form::new()
             .text("kind", kind.to_owned())
             .part("file", part);
-        rep.c
+        rep.client
             .post(&path)
             .bearer_auth(&rep.token)
             .multipart(form)
@@ -537,7 +463,7 @@ async fn attachments_are_checked_stored_and_served_in_scope() -> R {
     assert!(!missing.contains(&json!("business_licence")), "{now}");
     // Downloadable by those in scope, byte for byte; 404 for others.
     let r = rep
-        .c
+        .client
         .get(format!("{}/api/v1/attachments/{}", s.base, a["id"]))
         .bearer_auth(&rep.token)
         .send()
@@ -564,7 +490,7 @@ async fn attachments_are_checked_stored_and_served_in_scope() -> R {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contacts_are_edited_and_deleted_from_the_customer_page() -> R {
     let s = TestServer::start().await?;
-    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"], None).await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
     let (st, c) = rep
         .post(
             "/api/v1/customers",
@@ -579,7 +505,7 @@ async fn contacts_are_edited_and_deleted_from_the_customer_page() -> R {
         .await?;
     let k = contacts["items"][0].clone();
     let kid = k["id"].as_i64().unwrap_or_default();
-    let page = s.login("rep", "rep-password").await?;
+    let page = s.login("rep", &password_of("rep")).await?;
     let html = page
         .get(s.url(&format!("/customers/{cid}")))
         .send()

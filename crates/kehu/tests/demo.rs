@@ -190,8 +190,7 @@ async fn demo_data_is_valid_numbered_searchable_and_audited() -> R {
             action: Some("demo_import".into()),
             ..Default::default()
         },
-        1,
-        50,
+        kehu::platform::list::Paging::new(Some(1u64), Some(50u64)),
     )
     .await?;
     assert_eq!(total, 4, "3 batches, then 1");

@@ -690,8 +690,7 @@ async fn a_scheduled_policy_still_comes_into_force_after_an_urgent_fix() -> R {
             entity_type: Some("policy".into()),
             ..Default::default()
         },
-        1,
-        10,
+        kehu::platform::list::Paging::new(Some(1u64), Some(10u64)),
     )
     .await?;
     assert_eq!(entries.len(), 3);

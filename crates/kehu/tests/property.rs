@@ -3,79 +3,25 @@
 //! idle and calibration by the clock, and a property-based ledger check.
 use chrono::{Duration, TimeZone, Utc};
 use kehu::platform::clock::Clock;
-use kehu::testing::TestServer;
+use kehu::testing::{Caller, TestServer, password_of};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
 
-/// A caller with an API token.
-struct Caller {
-    c: reqwest::Client,
-    token: String,
-    base: String,
-}
-
-impl Caller {
-    async fn new(s: &TestServer, name: &str, roles: &[&str]) -> anyhow::Result<(Caller, i64)> {
-        let id = s.add_user(name, roles, None).await?;
-        Ok((
-            Caller {
-                c: s.client(),
-                token: s.token(id).await?,
-                base: s.base.clone(),
-            },
-            id,
-        ))
-    }
-    async fn get(&self, path: &str) -> anyhow::Result<(StatusCode, Value)> {
-        let r = self
-            .c
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
-    async fn post(&self, path: &str, body: Value) -> anyhow::Result<(StatusCode, Value)> {
-        let r = self
-            .c
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
-    /// Files a document (multipart) for an item.
-    async fn document(
-        &self,
-        item: i64,
-        fields: &[(&str, &str)],
-    ) -> anyhow::Result<(StatusCode, Value)> {
-        let mut form = reqwest::multipart::Form::new();
-        for (k, v) in fields {
-            form = form.text(k.to_string(), v.to_string());
-        }
-        let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 signed by the customer".to_vec())
-            .file_name("指示.pdf")
-            .mime_str("application/pdf")?;
-        form = form.part("file", part);
-        let r = self
-            .c
-            .post(format!(
-                "{}/api/v1/property/items/{item}/documents",
-                self.base
-            ))
-            .bearer_auth(&self.token)
-            .multipart(form)
-            .send()
-            .await?;
-        let st = r.status();
-        Ok((st, r.json().await.unwrap_or(Value::Null)))
-    }
+/// Files a document (multipart) for an item.
+async fn document(
+    c: &Caller,
+    item: i64,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<(StatusCode, Value)> {
+    let pdf = b"%PDF-1.4 signed by the customer".to_vec();
+    c.multipart(
+        &format!("/api/v1/property/items/{item}/documents"),
+        fields,
+        Some(("指示.pdf", pdf)),
+    )
+    .await
 }
 
 fn id(v: &Value) -> i64 {
@@ -159,9 +105,12 @@ async fn registered(
     } else {
         &s.qa
     };
-    let (st, doc) = verifier
-        .document(id(&item), &[("kind", "report"), ("note", "IQC-001")])
-        .await?;
+    let (st, doc) = document(
+        verifier,
+        id(&item),
+        &[("kind", "report"), ("note", "IQC-001")],
+    )
+    .await?;
     assert_eq!(st, StatusCode::CREATED, "{doc}");
     let (st, v) = verifier
         .post(&format!("/api/v1/property/items/{}/verify", id(&item)), json!({"verdict": "accepted", "report_document_id": id(&doc), "version": item["version"]}))
@@ -196,7 +145,7 @@ async fn the_whole_path_from_notice_to_return() -> R {
     assert_eq!(item["balance"], 100);
     assert_eq!(item["balances"][0]["location"], "KG-A01");
     // The label sheet carries the customer's name, the number and a QR code of the item page.
-    let page = s.login("keeper", "keeper-password").await?;
+    let page = s.login("keeper", &password_of("keeper")).await?;
     let label = page
         .get(s.url(&format!("/property/labels?ids={i}")))
         .send()
@@ -224,10 +173,12 @@ async fn the_whole_path_from_notice_to_return() -> R {
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["balance"], 75);
     // Return to the customer with its written instruction on file.
-    let (st, doc) = c
-        .sales
-        .document(i, &[("kind", "instruction"), ("instruction", "return")])
-        .await?;
+    let (st, doc) = document(
+        &c.sales,
+        i,
+        &[("kind", "instruction"), ("instruction", "return")],
+    )
+    .await?;
     assert_eq!(st, StatusCode::CREATED, "{doc}");
     for (loc, q) in [("KG-A01", 70), ("KG-A02", 5)] {
         let (st, v) = c.wh.post(&format!("/api/v1/property/items/{i}/end"),
@@ -278,7 +229,7 @@ async fn the_whole_path_from_notice_to_return() -> R {
         assert!(actions.contains(&step), "{step} missing from {actions:?}");
     }
     // The customer page shows its property; the register no longer lists ended property.
-    let rep = s.login("rep", "rep-password").await?;
+    let rep = s.login("rep", &password_of("rep")).await?;
     let cp = rep
         .get(s.url(&format!("/customers/{}", c.customer)))
         .send()
@@ -328,10 +279,7 @@ async fn each_refusal_has_its_message_and_changes_nothing() -> R {
     assert_eq!(refusal(&e).0, "order_customer_id");
     assert!(refusal(&e).1.contains("书面同意"), "{}", refusal(&e).1);
     // With the consent on file for that order, it goes.
-    let (st, _) = c
-        .sales
-        .document(i, &[("kind", "consent"), ("order_no", "WO-X")])
-        .await?;
+    let (st, _) = document(&c.sales, i, &[("kind", "consent"), ("order_no", "WO-X")]).await?;
     assert_eq!(st, StatusCode::CREATED);
     let (st, v) = c.wh.post(&mv, json!({"kind": "issue", "quantity": 1, "from_location": "KG-A01", "order_no": "WO-X", "order_customer_id": id(&other)})).await?;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -345,10 +293,12 @@ async fn each_refusal_has_its_message_and_changes_nothing() -> R {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refusal(&e).0, "document_id");
     // An instruction for another step does not do either.
-    let (_, ret) = c
-        .sales
-        .document(i, &[("kind", "instruction"), ("instruction", "return")])
-        .await?;
+    let (_, ret) = document(
+        &c.sales,
+        i,
+        &[("kind", "instruction"), ("instruction", "return")],
+    )
+    .await?;
     let (st, _) = c.wh.post(&format!("/api/v1/property/items/{i}/end"), json!({"kind": "scrap", "quantity": 1, "from_location": "KG-A01", "document_id": id(&ret)})).await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     // FIFO: a newer lot of the same item waits for the older one unless a reason is given.
@@ -397,10 +347,12 @@ async fn each_refusal_has_its_message_and_changes_nothing() -> R {
     );
     // The instruction needs the notification first, then a document.
     let ab = format!("/api/v1/property/abnormalities/{}", id(&a));
-    let (_, use_doc) = c
-        .sales
-        .document(i, &[("kind", "instruction"), ("instruction", "use_as_is")])
-        .await?;
+    let (_, use_doc) = document(
+        &c.sales,
+        i,
+        &[("kind", "instruction"), ("instruction", "use_as_is")],
+    )
+    .await?;
     let (st, e) = c
         .sales
         .post(
@@ -455,7 +407,7 @@ async fn each_refusal_has_its_message_and_changes_nothing() -> R {
         )
         .await?;
     let r = id(&got[0]);
-    let (_, doc) = c.qa.document(r, &[("kind", "report")]).await?;
+    let (_, doc) = document(&c.qa, r, &[("kind", "report")]).await?;
     let (st, e) =
         c.qa.post(
             &format!("/api/v1/property/items/{r}/verify"),
@@ -599,7 +551,7 @@ async fn a_gauge_past_calibration_is_blocked_and_idle_property_reaches_its_owner
         "{due}"
     );
     let home = s
-        .login("rep", "rep-password")
+        .login("rep", &password_of("rep"))
         .await?
         .get(s.url("/"))
         .send()
@@ -633,7 +585,7 @@ async fn scope_versions_counts_and_print_pages() -> R {
     let (other, _) = Caller::new(&s, "rep2", &["sales_rep"]).await?;
     let (st, _) = other.get(&format!("/api/v1/property/items/{i}")).await?;
     assert_eq!(st, StatusCode::NOT_FOUND);
-    let page = s.login("rep2", "rep2-password").await?;
+    let page = s.login("rep2", &password_of("rep2")).await?;
     assert_eq!(
         page.get(s.url(&format!("/property/items/{i}")))
             .send()
@@ -715,7 +667,7 @@ async fn scope_versions_counts_and_print_pages() -> R {
     let (_, v) = c.wh.get(&format!("/api/v1/property/items/{l}")).await?;
     assert_eq!(v["balance"], 48);
     // Print pages and Excel.
-    let keeper = s.login("keeper", "keeper-password").await?;
+    let keeper = s.login("keeper", &password_of("keeper")).await?;
     for path in [
         "/property",
         "/property/register",
@@ -1064,7 +1016,7 @@ async fn refusals_show_on_the_item_page_beside_the_form() -> R {
     let c = cast(&s).await?;
     let older = registered(&c, "component", "端子", 10, None).await?;
     let newer = registered(&c, "component", "端子", 10, None).await?;
-    let keeper = s.login("keeper", "keeper-password").await?;
+    let keeper = s.login("keeper", &password_of("keeper")).await?;
     let url = s.url(&format!("/property/items/{}", id(&newer)));
     let csrf = csrf_of(&keeper, &url).await?;
     let post = |step: &str, form: Vec<(&str, String)>| {

@@ -1,7 +1,7 @@
 //! JSON routes of the customer archive. Out-of-scope customers answer 404.
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -16,11 +16,11 @@ use super::{
 };
 use crate::platform::audit_api::AuditView;
 use crate::platform::auth::Actor;
-use crate::platform::auth::api::Page;
 use crate::platform::auth::model::{Authorized, ExportCustomers};
 use crate::platform::error::{Error, ErrorBody, FieldError, Result};
 use crate::platform::http::extract::{JsonBody, QueryParams};
 use crate::platform::i18n;
+use crate::platform::list::Page;
 use crate::platform::sheet;
 use crate::platform::state::AppState;
 
@@ -51,30 +51,21 @@ pub async fn read_upload(
     state: &AppState,
 ) -> Result<super::attachments::Upload> {
     use crate::platform::error::{Error, FieldError};
-    use axum::extract::FromRequest;
-    let mut mp = axum::extract::Multipart::from_request(req, state)
-        .await
-        .map_err(|_| Error::from(FieldError::new("file", "error.upload_unreadable")))?;
-    let mut kind = String::new();
-    let mut file = None;
-    let bad = |_| Error::from(FieldError::new("file", "error.upload_unreadable"));
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("kind") => kind = field.text().await.map_err(bad)?,
-            Some("file") => {
-                let name = field.file_name().unwrap_or("").to_owned();
-                let data = field.bytes().await.map_err(bad)?.to_vec();
-                file = Some((name, data));
-            }
-            _ => {}
-        }
-    }
-    let (filename, data) =
-        file.ok_or_else(|| Error::from(FieldError::new("file", "error.required")))?;
+    use crate::platform::http::multipart;
+    let spec = multipart::Spec {
+        file: "file",
+        texts: &["kind"],
+        max_file_mib: state.policy().policy.customers.attachment_max_mib,
+    };
+    let form = multipart::read(req, state, &spec).await?;
+    let kind = form.text("kind").unwrap_or_default();
+    let file = form
+        .file
+        .ok_or_else(|| Error::from(FieldError::new("file", "error.required")))?;
     Ok(super::attachments::Upload {
         kind,
-        filename,
-        data,
+        filename: file.filename,
+        data: file.data,
     })
 }
 
@@ -462,7 +453,7 @@ impl ImportFailure {
 async fn import_template(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<FormatParam>,
+    QueryParams(q): QueryParams<FormatParam>,
 ) -> Result<Response> {
     if !io::may_import(&actor) {
         return Err(Error::Forbidden);
@@ -484,7 +475,7 @@ async fn import_template(
 async fn import(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<ImportParams>,
+    QueryParams(q): QueryParams<ImportParams>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response> {
@@ -537,8 +528,8 @@ async fn import(
 async fn export(
     State(state): State<AppState>,
     actor: Authorized<ExportCustomers>,
-    Query(q): Query<FormatParam>,
-    Query(filter): Query<CustomerFilter>,
+    QueryParams(q): QueryParams<FormatParam>,
+    QueryParams(filter): QueryParams<CustomerFilter>,
 ) -> Result<Response> {
     let format = io::download_format(q.format.as_deref())?;
     Ok(io::export(&state, &actor, &filter, format)

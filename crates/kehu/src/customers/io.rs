@@ -337,7 +337,9 @@ type Checked = Vec<(usize, std::result::Result<NewCustomer, Vec<ImportRowError>>
 impl RowCheck {
     /// Reads the file and validates every row with the create form's rules.
     fn run(&self, bytes: &[u8], format: Format, progress: &Progress) -> Result<Checked> {
-        let rows = sheet::read(bytes, format, COLUMNS).map_err(|e| file_error(&e))?;
+        let limits = self.policy.policy.limits.sheet();
+        let rows =
+            sheet::read_with_limits(bytes, format, COLUMNS, &limits).map_err(|e| file_error(&e))?;
         let total = rows.len();
         progress(Stage::Validating, 0, total);
         let policy = &self.policy.policy.customers;

@@ -11,7 +11,6 @@ pub mod store;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,6 +33,7 @@ use crate::platform::db;
 use crate::platform::error::{Error, FieldError, Fields, Result};
 use crate::platform::group_commit::GroupCommit;
 use crate::platform::i18n;
+use crate::platform::list::Paging;
 use crate::platform::numbering;
 use crate::platform::reads::Reads;
 use crate::platform::schema::users;
@@ -494,10 +494,10 @@ fn parse_date(
     match v {
         None => None,
         Some(None) => Some(None),
-        Some(Some(s)) => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Some(Some(s)) => match crate::platform::input::parse_date(field, s) {
             Ok(d) => Some(Some(d)),
-            Err(_) => {
-                f.push(FieldError::new(field, "error.date_format"));
+            Err(e) => {
+                f.push(e);
                 None
             }
         },
@@ -506,11 +506,7 @@ fn parse_date(
 
 /// Yuan text ("5,000,000.00", "500万" is not accepted) to fen.
 fn parse_money(s: &str) -> Option<i64> {
-    let d: Decimal = s.replace([',', '，', ' '], "").parse().ok()?;
-    if d.is_sign_negative() || d.scale() > 2 {
-        return None;
-    }
-    (d * Decimal::new(100, 0)).to_i64()
+    crate::platform::input::parse_yuan(s)
 }
 
 fn lang() -> String {
@@ -1376,6 +1372,7 @@ pub async fn update(
 // ------------------------------------------------------------------ search
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerFilter {
     /// Code, name substring, pinyin initials or full pinyin, phone, credit code.
     pub q: Option<String>,
@@ -1410,6 +1407,12 @@ pub struct CustomerFilter {
     pub per_page: Option<u64>,
 }
 
+impl CustomerFilter {
+    pub fn paging(&self) -> Paging {
+        Paging::new(self.page, self.per_page)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CustomerSummary {
     pub id: i64,
@@ -1436,13 +1439,11 @@ pub async fn search(
 ) -> Result<(Vec<CustomerSummary>, u64)> {
     let (q, count_q, known_total) = filtered_plan(state, actor, filter).await?;
     let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
-    let page = filter.page.unwrap_or(1).max(1);
-    let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
     let total = match known_total {
         Some(t) => t,
         None => count_q.count(&state.db).await?,
     };
-    let rows = store::page(&state.db, q, page, per_page).await?;
+    let rows = store::page(&state.db, q, filter.paging()).await?;
     let owner_ids: Vec<i64> = rows.iter().map(|c| c.owner_id).collect();
     let owners = store::display_names(&state.db, &owner_ids).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -2131,8 +2132,13 @@ pub async fn interactions(
     Ok(out)
 }
 
-/// Records a visit, call, mail, meeting or WeChat exchange. Anyone who can
-/// see the customer may record one (customer service logs calls too).
+/// Whether the actor's roles may record interactions (policy `customers.interaction_roles`).
+pub fn may_record_interactions(state: &AppState, actor: &Actor) -> bool {
+    actor.can_in(auth::Permission::RecordInteractions, &state.policy().policy)
+}
+
+/// Records a visit, call, mail, meeting or WeChat exchange on a customer the
+/// actor sees, if its roles may (customer service logs calls too).
 pub async fn add_interaction(
     state: &AppState,
     actor: &Actor,
@@ -2140,6 +2146,9 @@ pub async fn add_interaction(
     input: InteractionInput,
 ) -> Result<InteractionView> {
     visible(state, actor, customer_id).await?;
+    if !may_record_interactions(state, actor) {
+        return Err(Error::Forbidden);
+    }
     let p = state.policy();
     let now = state.clock.now();
     let today = now.with_timezone(&p.policy.timezone()).date_naive();
@@ -2488,6 +2497,7 @@ mod tests {
         assert_eq!(parse_money("1.001"), None);
         assert_eq!(parse_money("-5"), None);
         assert_eq!(parse_money("五百万"), None);
+        assert_eq!(parse_money("92233720368547758.07"), None);
         assert_eq!(fen_to_yuan(500_000_050), "5000000.50");
     }
 

@@ -2,8 +2,7 @@
 //! its tabs, create and edit forms, transfer, and the overdue-archive list.
 use askama::Template;
 use axum::Router;
-use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
@@ -30,15 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/customers", get(list_page))
         .route("/customers/new", get(new_page).post(create_submit))
-        .route(
-            "/customers/import",
-            get(import_page)
-                .post(import_submit)
-                .layer(DefaultBodyLimit::max(
-                    // The file plus the multipart framing.
-                    sheet::MAX_BYTES + 64 * 1024,
-                )),
-        )
+        .route("/customers/import", get(import_page).post(import_submit))
         .route("/customers/import/template", get(template_download))
         .route("/customers/export", get(export_download))
         .route(
@@ -151,7 +142,7 @@ async fn list_page(
     QueryParams(filter): QueryParams<CustomerFilter>,
 ) -> Result<Response> {
     let (items, total) = super::search(&state, &actor, &filter).await?;
-    let per_page = filter.per_page.unwrap_or(50).clamp(1, 200);
+    let paging = filter.paging();
     let mut pairs: Vec<(&str, String)> = Vec::new();
     for (k, v) in [
         ("q", &filter.q),
@@ -181,8 +172,8 @@ async fn list_page(
     render(&ListPage {
         lists: Lists::new(&state, &shell),
         shell,
-        page: filter.page.unwrap_or(1).max(1),
-        pages: total.div_ceil(per_page).max(1),
+        page: paging.page,
+        pages: paging.pages(total),
         query: serde_urlencoded::to_string(&pairs).unwrap_or_default(),
         filter,
         items,
@@ -449,6 +440,7 @@ struct DetailPage {
     property: Vec<crate::property::ItemView>,
     can_notice: bool,
     can_edit: bool,
+    can_record: bool,
     errors: FormErrors,
     today: String,
 }
@@ -521,6 +513,7 @@ async fn detail(
         property: crate::property::of_customer(state, actor, id).await?,
         can_notice: can_edit && crate::property::abilities(state, actor, None).sales,
         can_edit,
+        can_record: super::may_record_interactions(state, actor),
         errors,
         today,
     })
@@ -885,38 +878,32 @@ async fn import_page(actor: Actor) -> Result<Response> {
 async fn import_submit(
     State(state): State<AppState>,
     actor: Actor,
-    multipart: std::result::Result<Multipart, MultipartRejection>,
+    req: axum::extract::Request,
 ) -> Result<Response> {
+    use crate::platform::http::multipart;
     if !io::may_import(&actor) {
         return Err(Error::Forbidden);
     }
-    let mut options = ImportOptions::default();
-    let mut upload: Option<(String, Vec<u8>)> = None;
-    let read: Result<()> = async {
-        let bad = |_| Error::from(FieldError::new("file", "customer_io.file_missing"));
-        let mut form = multipart
-            .map_err(|_| Error::from(FieldError::new("file", "customer_io.file_missing")))?;
-        while let Some(field) = form.next_field().await.map_err(bad)? {
-            match field.name() {
-                Some("file") => {
-                    let name = field.file_name().unwrap_or_default().to_owned();
-                    let bytes = field.bytes().await.map_err(bad)?;
-                    if !bytes.is_empty() {
-                        upload = Some((name, bytes.to_vec()));
-                    }
-                }
-                Some("skip_invalid") => options.skip_invalid = true,
-                Some("confirm_duplicates") => options.confirm_duplicates = true,
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-    .await;
-    let result = match (read, upload) {
-        (Err(e), _) => Err(e),
-        (Ok(()), None) => Err(FieldError::new("file", "customer_io.file_missing").into()),
-        (Ok(()), Some((name, bytes))) => {
+    let spec = multipart::Spec {
+        file: "file",
+        texts: &["skip_invalid", "confirm_duplicates"],
+        max_file_mib: state.policy().policy.limits.import_max_file_mib,
+    };
+    let form = multipart::read(req, &state, &spec).await;
+    let options = match &form {
+        Ok(f) => ImportOptions {
+            skip_invalid: f.texts.contains_key("skip_invalid"),
+            confirm_duplicates: f.texts.contains_key("confirm_duplicates"),
+        },
+        Err(_) => ImportOptions::default(),
+    };
+    let result = match form.map(|f| f.file.filter(|file| !file.data.is_empty())) {
+        Err(e) => Err(e),
+        Ok(None) => Err(FieldError::new("file", "customer_io.file_missing").into()),
+        Ok(Some(multipart::UploadedFile {
+            filename: name,
+            data: bytes,
+        })) => {
             let format = match Format::from_filename(&name) {
                 Some(f) => Ok(f),
                 None if name.contains('.') => Err(Error::from(FieldError::text(
@@ -957,7 +944,7 @@ async fn import_submit(
 async fn template_download(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<FormatParam>,
+    QueryParams(q): QueryParams<FormatParam>,
 ) -> Result<Response> {
     if !io::may_import(&actor) {
         return Err(Error::Forbidden);
@@ -969,8 +956,8 @@ async fn template_download(
 async fn export_download(
     State(state): State<AppState>,
     actor: Authorized<ExportCustomers>,
-    Query(q): Query<FormatParam>,
-    Query(filter): Query<CustomerFilter>,
+    QueryParams(q): QueryParams<FormatParam>,
+    QueryParams(filter): QueryParams<CustomerFilter>,
 ) -> Result<Response> {
     let format = io::download_format(q.format.as_deref())?;
     Ok(io::export(&state, &actor, &filter, format)

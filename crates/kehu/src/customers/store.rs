@@ -12,6 +12,7 @@ use super::entity::{
     interactions, visit_plans,
 };
 use crate::platform::error::{Error, Result};
+use crate::platform::list::Paging;
 use crate::platform::reads::{Reads, column_type};
 
 /// Which customers a user may see.
@@ -381,12 +382,11 @@ pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
 pub async fn page(
     db: &impl ConnectionTrait,
     query: Select<customers::Entity>,
-    page: u64,
-    per_page: u64,
+    paging: Paging,
 ) -> Result<Vec<customers::Model>> {
     Ok(query
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
+        .offset(paging.offset())
+        .limit(paging.per_page)
         .all(db)
         .await?)
 }

@@ -96,6 +96,11 @@ pub fn describe(e: &super::error::Error) -> String {
 
 /// Serves until the process is stopped; the poller runs beside the server.
 pub async fn serve(app: App, listener: TcpListener) -> Result<()> {
+    // A panic is logged once, through the log like everything else; the
+    // request that panicked is answered 500 by the router.
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(panic = %info, "panic");
+    }));
     let router = app.router();
     tokio::spawn(super::jobs::poller(
         app.state.clone(),

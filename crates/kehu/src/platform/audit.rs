@@ -335,6 +335,7 @@ pub async fn verify(db: &Db) -> Result<VerifyReport, DbErr> {
 
 /// Filters of the audit page and API.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct AuditFilter {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
@@ -356,8 +357,7 @@ pub struct AuditFilter {
 pub async fn list(
     db: &Db,
     filter: &AuditFilter,
-    page: u64,
-    per_page: u64,
+    paging: super::list::Paging,
 ) -> Result<(Vec<audit_log::Model>, u64), DbErr> {
     let mut q = audit_log::Entity::find();
     if let Some(t) = filter.entity_type.as_deref().filter(|s| !s.is_empty()) {
@@ -381,8 +381,8 @@ pub async fn list(
     let total = q.clone().count(db).await?;
     let items = q
         .order_by_desc(audit_log::Column::Seq)
-        .offset(page.saturating_sub(1) * per_page)
-        .limit(per_page)
+        .offset(paging.offset())
+        .limit(paging.per_page)
         .all(db)
         .await?;
     Ok((items, total))

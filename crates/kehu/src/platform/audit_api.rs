@@ -6,7 +6,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::audit::{self, AuditFilter, VerifyReport};
@@ -15,7 +15,7 @@ use super::error::{ErrorBody, Result};
 use super::http::shell::{Shell, render};
 use super::schema::audit_log;
 use super::state::AppState;
-use crate::platform::auth::api::Page;
+use crate::platform::list::{Page, PageParams};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditView {
@@ -50,31 +50,6 @@ impl From<&audit_log::Model> for AuditView {
     }
 }
 
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct Paging {
-    /// 1-based page number.
-    #[serde(
-        default,
-        deserialize_with = "crate::platform::http::extract::blank::opt"
-    )]
-    pub page: Option<u64>,
-    /// Items per page (at most 200).
-    #[serde(
-        default,
-        deserialize_with = "crate::platform::http::extract::blank::opt"
-    )]
-    pub per_page: Option<u64>,
-}
-
-impl Paging {
-    pub fn resolve(&self) -> (u64, u64) {
-        (
-            self.page.unwrap_or(1).max(1),
-            self.per_page.unwrap_or(50).clamp(1, 200),
-        )
-    }
-}
-
 /// The history of one record (its audit entries), newest first, for the
 /// record's page; the caller has checked that the actor may see the record.
 pub async fn history_of(
@@ -88,7 +63,8 @@ pub async fn history_of(
         entity_id: Some(id.to_string()),
         ..Default::default()
     };
-    let (rows, _) = super::audit::list(db, &filter, 1, limit).await?;
+    let paging = super::list::Paging::new(Some(1u64), Some(limit));
+    let (rows, _) = super::audit::list(db, &filter, paging).await?;
     Ok(rows.iter().map(AuditView::from).collect())
 }
 
@@ -103,16 +79,16 @@ pub fn page_routes() -> Router<AppState> {
 }
 
 /// Audit entries, newest first, filtered.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter, Paging),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditFilter, PageParams),
     responses((status = 200, body = Page<AuditView>), (status = 403, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     _auth: Authorized<ViewAudit>,
     QueryParams(filter): QueryParams<AuditFilter>,
-    QueryParams(paging): QueryParams<Paging>,
+    QueryParams(paging): QueryParams<PageParams>,
 ) -> Result<Json<Page<AuditView>>> {
-    let (page, per_page) = paging.resolve();
-    let (items, total) = audit::list(&state.db, &filter, page, per_page).await?;
+    let paging = paging.paging();
+    let (items, total) = audit::list(&state.db, &filter, paging).await?;
     Ok(Json(Page {
         items: items.iter().map(AuditView::from).collect(),
         total,
@@ -172,10 +148,10 @@ async fn audit_page(
     State(state): State<AppState>,
     _auth: Authorized<ViewAudit>,
     QueryParams(filter): QueryParams<AuditFilter>,
-    QueryParams(paging): QueryParams<Paging>,
+    QueryParams(paging): QueryParams<PageParams>,
 ) -> Result<Response> {
-    let (page, per_page) = paging.resolve();
-    let (items, total) = audit::list(&state.db, &filter, page, per_page).await?;
+    let paging = paging.paging();
+    let (items, total) = audit::list(&state.db, &filter, paging).await?;
     let query = serde_urlencoded::to_string([
         (
             "entity_type",
@@ -196,8 +172,8 @@ async fn audit_page(
         filter,
         entries: items.iter().map(AuditView::from).collect(),
         total,
-        page,
-        pages: total.div_ceil(per_page).max(1),
+        page: paging.page,
+        pages: paging.pages(total),
         query,
     })
 }

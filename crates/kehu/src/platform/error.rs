@@ -73,8 +73,9 @@ pub enum Error {
     /// user, who may save anyway by confirming.
     #[error("possible duplicate")]
     PossibleDuplicate(Vec<FieldError>),
+    /// Try again after `seconds` (sent as `Retry-After`).
     #[error("too many login attempts")]
-    RateLimited { minutes: i64 },
+    RateLimited { seconds: i64 },
     #[error("bad credentials")]
     BadCredentials,
     #[error("CSRF check failed")]
@@ -176,10 +177,10 @@ impl Error {
             Error::StaleVersion => i18n::tr(lang, "error.stale_version", &[]),
             Error::Conflict(key, args) => i18n::tr(lang, key, args),
             Error::PossibleDuplicate(_) => i18n::tr(lang, "error.possible_duplicate", &[]),
-            Error::RateLimited { minutes } => i18n::tr(
+            Error::RateLimited { seconds } => i18n::tr(
                 lang,
                 "error.rate_limited",
-                &[("minutes", minutes.to_string())],
+                &[("minutes", ((seconds + 59) / 60).max(1).to_string())],
             ),
             Error::Db(_) | Error::Internal(_) => i18n::tr(lang, "error.internal", &[]),
         }
@@ -213,13 +214,33 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The answer to the caller, without logging: an error page for pages, the error body for
+    /// the API, in the caller's language.
+    pub fn response(&self) -> Response {
+        let mut resp = if i18n::request().is_some_and(|c| c.page) {
+            crate::platform::http::shell::error_page(self)
+        } else {
+            (self.status(), Json(self.body(i18n::current()))).into_response()
+        };
+        self.add_headers(&mut resp);
+        resp
+    }
+
+    /// The headers the error asks of any answer that reports it: `Retry-After` on a 429.
+    pub fn add_headers(&self, resp: &mut Response) {
+        if let Error::RateLimited { seconds } = self
+            && let Ok(v) = axum::http::HeaderValue::from_str(&(*seconds).max(1).to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+}
+
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         self.log();
-        if i18n::request().is_some_and(|c| c.page) {
-            return crate::platform::http::shell::error_page(&self);
-        }
-        let lang = i18n::current();
-        (self.status(), Json(self.body(lang))).into_response()
+        self.response()
     }
 }

@@ -232,6 +232,32 @@ pub enum Limit {
     Bytes(usize),
     /// The file has (or an export would have) more than this many data rows.
     Rows(usize),
+    /// The workbook inflates to more than this many bytes.
+    Inflated(u64),
+}
+
+/// How much an upload may hold; every limit is checked before the data it bounds is read, so a
+/// small file that inflates hugely is refused without being inflated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The file's own size.
+    pub max_bytes: usize,
+    /// What a workbook's parts may inflate to, in all.
+    pub max_inflated: u64,
+    pub max_rows: usize,
+    /// The longest cell, in characters.
+    pub max_cell_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: MAX_BYTES,
+            max_inflated: 200 * 1024 * 1024,
+            max_rows: MAX_ROWS,
+            max_cell_chars: XLSX_MAX_CELL_CHARS,
+        }
+    }
 }
 
 /// Why a file could not be read or written. [`SheetError::message`] gives the user's text;
@@ -244,6 +270,9 @@ pub enum SheetError {
     /// The file has no non-blank row.
     #[error("the file is empty or has no header row")]
     Empty,
+    /// The file has its header row but no data row under it.
+    #[error("the file has no data rows")]
+    NoDataRows,
     /// A required column is not in the header row; `header` is its Chinese header.
     #[error("required column missing: {header} ({header_en})")]
     MissingColumn {
@@ -275,9 +304,20 @@ pub enum SheetError {
     /// The CSV bytes are neither UTF-8, UTF-16 nor GBK.
     #[error("unrecognised text encoding")]
     Encoding,
-    /// A cell is longer than an xlsx cell can hold (row as in the written sheet).
+    /// A cell is longer than `max` characters: one an xlsx cell cannot hold when writing, or
+    /// one over the import limit when reading (row as the sheet shows it).
     #[error("cell too long at row {row}, column {column}")]
-    CellTooLong { row: usize, column: String },
+    CellTooLong {
+        row: usize,
+        column: String,
+        max: usize,
+    },
+    /// Some text in a workbook is longer than `max` characters (found before its row is known).
+    #[error("a cell is longer than {max} characters")]
+    TextTooLong { max: usize },
+    /// A cell holds a control character (row as the sheet shows it).
+    #[error("control character at row {row}, column {column}")]
+    ControlCharacter { row: usize, column: String },
     /// Writing the file failed.
     #[error("could not write the file: {detail}")]
     Write { detail: String },
@@ -296,6 +336,7 @@ impl SheetError {
                 )
             }
             Self::Empty => rust_i18n::t!("sheet.error.empty", locale = locale),
+            Self::NoDataRows => rust_i18n::t!("sheet.error.no_data_rows", locale = locale),
             Self::MissingColumn {
                 header, header_en, ..
             } => {
@@ -336,6 +377,20 @@ impl SheetError {
             Self::TooLarge(Limit::Rows(max)) => {
                 rust_i18n::t!("sheet.error.too_many_rows", locale = locale, max = max)
             }
+            Self::TooLarge(Limit::Inflated(max)) => rust_i18n::t!(
+                "sheet.error.too_large_inflated",
+                locale = locale,
+                max_mib = max / (1024 * 1024)
+            ),
+            Self::TextTooLong { max } => {
+                rust_i18n::t!("sheet.error.text_too_long", locale = locale, max = max)
+            }
+            Self::ControlCharacter { row, column } => rust_i18n::t!(
+                "sheet.error.control_character",
+                locale = locale,
+                row = row,
+                column = column
+            ),
             Self::BadXlsx { detail } => {
                 rust_i18n::t!("sheet.error.bad_xlsx", locale = locale, detail = detail)
             }
@@ -344,12 +399,12 @@ impl SheetError {
                 rust_i18n::t!("sheet.error.bad_csv", locale = locale, detail = detail)
             }
             Self::Encoding => rust_i18n::t!("sheet.error.encoding", locale = locale),
-            Self::CellTooLong { row, column } => rust_i18n::t!(
+            Self::CellTooLong { row, column, max } => rust_i18n::t!(
                 "sheet.error.cell_too_long",
                 locale = locale,
                 row = row,
                 column = column,
-                max = XLSX_MAX_CELL_CHARS
+                max = max
             ),
             Self::Write { detail } => {
                 rust_i18n::t!("sheet.error.write", locale = locale, detail = detail)
@@ -360,32 +415,54 @@ impl SheetError {
 }
 
 /// Reads an upload: the first worksheet of a workbook, or a CSV file, into data rows keyed by
-/// column key. At most [`MAX_ROWS`] data rows and [`MAX_BYTES`] bytes.
+/// column key, within the default [`Limits`].
 ///
 /// The header row is the first row naming a known column (up to 9 title or note rows above it
 /// are skipped). Rows whose known columns are all blank are skipped; the others keep their row
 /// numbers as the sheet shows them.
 pub fn read(bytes: &[u8], format: Format, columns: &[Column]) -> Result<Vec<Row>, SheetError> {
-    read_with_limit(bytes, format, columns, MAX_ROWS)
+    read_with_limits(bytes, format, columns, &Limits::default())
 }
 
 /// [`read`] with a lower row limit (`max_rows` above [`MAX_ROWS`] is lowered to it).
-///
-/// The content decides how the bytes are read, not `format`: a workbook renamed `.csv`, or a
-/// legacy `.xls` workbook, is still read as Excel.
 pub fn read_with_limit(
     bytes: &[u8],
     format: Format,
     columns: &[Column],
     max_rows: usize,
 ) -> Result<Vec<Row>, SheetError> {
-    if bytes.len() > MAX_BYTES {
-        return Err(SheetError::TooLarge(Limit::Bytes(MAX_BYTES)));
+    let limits = Limits {
+        max_rows,
+        ..Limits::default()
+    };
+    read_with_limits(bytes, format, columns, &limits)
+}
+
+/// [`read`] within `limits` (rows above [`MAX_ROWS`] and bytes above [`MAX_BYTES`] are lowered
+/// to them). A workbook's parts are inflated once, counting, before the workbook is opened: one
+/// that inflates past `max_inflated`, or holds a text longer than a cell may be, is refused
+/// without being read. Cells are checked as they are read: a control character or a text over
+/// `max_cell_chars` names its row and column.
+///
+/// The content decides how the bytes are read, not `format`: a workbook renamed `.csv`, or a
+/// legacy `.xls` workbook, is still read as Excel.
+pub fn read_with_limits(
+    bytes: &[u8],
+    format: Format,
+    columns: &[Column],
+    limits: &Limits,
+) -> Result<Vec<Row>, SheetError> {
+    let max_bytes = limits.max_bytes.min(MAX_BYTES);
+    if bytes.len() > max_bytes {
+        return Err(SheetError::TooLarge(Limit::Bytes(max_bytes)));
     }
-    let max_rows = max_rows.min(MAX_ROWS);
-    let mut collector = read::Collector::new(columns, max_rows);
+    let max_rows = limits.max_rows.min(MAX_ROWS);
+    let mut collector = read::Collector::new(columns, max_rows, limits.max_cell_chars);
     match read::sniff(bytes, format) {
-        read::Content::Zip => read::xlsx(bytes, &mut collector)?,
+        read::Content::Zip => {
+            read::check_inflated(bytes, limits.max_inflated, limits.max_cell_chars)?;
+            read::xlsx(bytes, &mut collector)?
+        }
         read::Content::Ole => read::xls(bytes, &mut collector)?,
         read::Content::Text => read::csv(bytes, &mut collector)?,
     }

@@ -25,6 +25,8 @@ pub struct Shared {
     pub clock: Clock,
     policy: RwLock<Arc<PolicyInForce>>,
     pub metrics: Option<PrometheusHandle>,
+    /// Turns of the login attempts of addresses over their failure limit.
+    pub(crate) login_gates: super::auth::AddressGates,
     /// Customer creates, committed in groups (started on first use).
     pub(crate) customer_creates: OnceLock<crate::customers::CreateQueue>,
 }
@@ -54,6 +56,7 @@ impl AppState {
             clock,
             policy: RwLock::new(Arc::new(policy)),
             metrics,
+            login_gates: Default::default(),
             customer_creates: OnceLock::new(),
         })))
     }

@@ -11,11 +11,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::Policy;
 use super::store::{self, PolicyInForce};
 use crate::platform::auth::Actor;
-use crate::platform::auth::api::Page;
 use crate::platform::auth::model::{Authorized, ManagePolicy};
 use crate::platform::error::{ErrorBody, Result};
-use crate::platform::http::extract::JsonBody;
+use crate::platform::http::extract::DocumentBody;
 use crate::platform::i18n;
+use crate::platform::list::Page;
 use crate::platform::schema::policy_versions;
 use crate::platform::state::AppState;
 
@@ -96,7 +96,7 @@ pub struct PolicyInput {
 async fn replace(
     State(state): State<AppState>,
     actor: Authorized<ManagePolicy>,
-    JsonBody(input): JsonBody<PolicyInput>,
+    DocumentBody(input): DocumentBody<PolicyInput>,
 ) -> Result<Response> {
     let row = store::apply(
         &state.db,
@@ -132,7 +132,7 @@ pub struct CheckResult {
 /// Validate a policy document without applying it.
 #[utoipa::path(post, path = "/api/v1/policy/check", tag = "policy", request_body = CheckInput,
     responses((status = 200, body = CheckResult)))]
-async fn check(_actor: Actor, JsonBody(input): JsonBody<CheckInput>) -> Json<CheckResult> {
+async fn check(_actor: Actor, DocumentBody(input): DocumentBody<CheckInput>) -> Json<CheckResult> {
     let lang = i18n::current();
     let issues = match Policy::from_toml(&input.body) {
         Ok(_) => Vec::new(),

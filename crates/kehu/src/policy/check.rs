@@ -927,6 +927,7 @@ mod tests {
                     "consignment",
                     "custody",
                     "customers",
+                    "limits",
                     "locale",
                     "meta",
                     "numbering",
@@ -937,11 +938,9 @@ mod tests {
                 .to_vec()
             }
         );
-        assert!(
-            found[0]
-                .message("en")
-                .contains("expected one of: calendar, consignment, custody, customers, locale")
-        );
+        assert!(found[0].message("en").contains(
+            "expected one of: calendar, consignment, custody, customers, limits, locale"
+        ));
         assert!(found[0].message("zh-CN").starts_with("未知字段"));
     }
 

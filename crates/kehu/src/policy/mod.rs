@@ -39,6 +39,9 @@ pub struct Policy {
     pub meta: Meta,
     pub locale: LocalePolicy,
     pub security: SecurityPolicy,
+    /// Absent in policies written before input limits existed: the shipped default's section.
+    #[serde(default = "default_limits")]
+    pub limits: LimitsPolicy,
     pub numbering: NumberingPolicy,
     pub calendar: CalendarPolicy,
     pub customers: CustomerPolicy,
@@ -86,8 +89,63 @@ pub struct SecurityPolicy {
     pub session_hours: u32,
     pub session_idle_minutes: u32,
     pub password_min_length: u32,
+    /// The least strength score (zxcvbn, 0 = guessable at once … 4 = very unguessable) a new
+    /// password must reach. Absent in older policies: 3.
+    #[serde(default = "default_password_min_score")]
+    pub password_min_score: u8,
+    /// Once an address is over `login_max_failures_per_address`, each further failed login from
+    /// it is answered this many seconds late (doubling per failure up to the maximum), one at a
+    /// time, while correct passwords still sign in. Absent in older policies: 2 and 30.
+    #[serde(default = "default_address_delay")]
+    pub login_address_delay_seconds: u32,
+    #[serde(default = "default_address_delay_max")]
+    pub login_address_delay_max_seconds: u32,
     /// Default lifetime of new API tokens; 0 = never expires.
     pub api_token_days: u32,
+}
+
+fn default_password_min_score() -> u8 {
+    3
+}
+
+fn default_address_delay() -> u32 {
+    2
+}
+
+fn default_address_delay_max() -> u32 {
+    30
+}
+
+/// `[limits]`: how much any input may hold, so no request can make the server's memory or time
+/// grow without bound. Absent in older policies: the shipped default's section.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsPolicy {
+    /// The longest text any field (or import cell) may hold, in characters.
+    pub text_max_chars: u32,
+    /// The largest import file, in MiB.
+    pub import_max_file_mib: u32,
+    /// What an import file may inflate to (an .xlsx is compressed), in MiB.
+    pub import_max_inflated_mib: u32,
+    /// The most data rows one import may have.
+    pub import_max_rows: u32,
+}
+
+impl LimitsPolicy {
+    pub fn text_max(&self) -> usize {
+        usize::try_from(self.text_max_chars).unwrap_or(usize::MAX)
+    }
+
+    /// What an import file may hold.
+    pub fn sheet(&self) -> crate::platform::sheet::Limits {
+        let mib = |n: u32| u64::from(n) * 1024 * 1024;
+        crate::platform::sheet::Limits {
+            max_bytes: usize::try_from(mib(self.import_max_file_mib)).unwrap_or(usize::MAX),
+            max_inflated: mib(self.import_max_inflated_mib),
+            max_rows: usize::try_from(self.import_max_rows).unwrap_or(usize::MAX),
+            max_cell_chars: self.text_max(),
+        }
+    }
 }
 
 impl SecurityPolicy {
@@ -156,6 +214,10 @@ pub struct CustomerPolicy {
     /// Absent in policies written before exports existed: admins and sales managers.
     #[serde(default = "default_export_roles")]
     pub export_roles: Vec<String>,
+    /// Roles that may record interactions (visits, calls …) on the customers they see.
+    /// Absent in older policies: the sales roles and customer service.
+    #[serde(default = "default_interaction_roles")]
+    pub interaction_roles: Vec<String>,
     /// Largest attachment, in MiB, and the file types allowed.
     pub attachment_max_mib: u32,
     pub attachment_types: Vec<String>,
@@ -172,6 +234,14 @@ pub struct CustomerPolicy {
 
 fn default_export_roles() -> Vec<String> {
     vec!["admin".into(), "sales_manager".into()]
+}
+
+fn default_interaction_roles() -> Vec<String> {
+    vec![
+        "sales_manager".into(),
+        "sales_rep".into(),
+        "customer_service".into(),
+    ]
 }
 
 impl CustomerPolicy {
@@ -386,6 +456,7 @@ pub enum FeeDue {
 /// The sections a policy may lack, read from the shipped default (once).
 #[derive(Deserialize)]
 struct OptionalSections {
+    limits: LimitsPolicy,
     property: PropertyPolicy,
     consignment: ConsignmentPolicy,
     custody: CustodyPolicy,
@@ -398,6 +469,10 @@ fn optional_sections() -> &'static OptionalSections {
         // Unreachable in a tested build: `default_policy_is_valid` fails first.
         Err(e) => panic!("the shipped default policy lacks a section: {e}"),
     })
+}
+
+fn default_limits() -> LimitsPolicy {
+    optional_sections().limits.clone()
 }
 
 fn default_property() -> PropertyPolicy {

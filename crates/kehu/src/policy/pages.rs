@@ -12,7 +12,7 @@ use super::store;
 use crate::platform::auth::model::{Authorized, ManagePolicy};
 use crate::platform::auth::{Actor, Permission};
 use crate::platform::error::{FieldError, Result};
-use crate::platform::http::extract::FormBody;
+use crate::platform::http::extract::DocumentForm;
 use crate::platform::http::shell::{FormErrors, Shell, Task, render, see_other};
 use crate::platform::i18n;
 use crate::platform::schema::policy_versions;
@@ -79,7 +79,7 @@ struct ApplyForm {
 async fn policy_apply(
     State(state): State<AppState>,
     actor: Authorized<ManagePolicy>,
-    FormBody(f): FormBody<ApplyForm>,
+    DocumentForm(f): DocumentForm<ApplyForm>,
 ) -> Result<Response> {
     let tz = state.policy().policy.timezone();
     // The form's datetime-local input is in the company's time zone.

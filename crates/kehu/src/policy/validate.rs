@@ -11,8 +11,8 @@ use rust_decimal::Decimal;
 
 use super::{
     CUSTOMER_FIELDS, CalendarPolicy, ConsignmentPolicy, CustodyPolicy, CustomerPolicy,
-    LocalePolicy, LocationPurpose, Meta, NumberingPolicy, Policy, PolicyIssueKind, PropertyPolicy,
-    SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm, parse_utc_offset,
+    LimitsPolicy, LocalePolicy, LocationPurpose, Meta, NumberingPolicy, Policy, PolicyIssueKind,
+    PropertyPolicy, SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm, parse_utc_offset,
 };
 use crate::platform::number_format::NumberFormat;
 
@@ -146,6 +146,7 @@ pub(crate) fn validate(policy: &Policy) -> Issues {
     meta(&policy.meta, &root.key("meta"), &mut issues);
     locale(&policy.locale, &root.key("locale"), &mut issues);
     security(&policy.security, &root.key("security"), &mut issues);
+    limits(&policy.limits, &root.key("limits"), &mut issues);
     numbering(&policy.numbering, &root.key("numbering"), &mut issues);
     calendar(&policy.calendar, &root.key("calendar"), &mut issues);
     customers(&policy.customers, &root.key("customers"), &mut issues);
@@ -285,6 +286,17 @@ fn customers(c: &CustomerPolicy, path: &FieldPath, issues: &mut Issues) {
             issues.push((path.key(name), PolicyIssueKind::MustBePositive { value: 0 }));
         }
     }
+    // An attachment travels in one request, which the server caps.
+    let max_mib =
+        u32::try_from(crate::platform::http::UPLOAD_LIMIT / (1024 * 1024) - 1).unwrap_or(u32::MAX);
+    if c.attachment_max_mib > max_mib {
+        count_in(
+            c.attachment_max_mib,
+            (1, max_mib),
+            path.key("attachment_max_mib"),
+            issues,
+        );
+    }
     if c.basic_deadline_days > c.full_deadline_days {
         issues.push((
             path.key("basic_deadline_days"),
@@ -297,6 +309,7 @@ fn customers(c: &CustomerPolicy, path: &FieldPath, issues: &mut Issues) {
         ("read_all_roles", &c.read_all_roles),
         ("phone_roles", &c.phone_roles),
         ("export_roles", &c.export_roles),
+        ("interaction_roles", &c.interaction_roles),
     ] {
         for (i, name) in names.iter().enumerate() {
             if !ROLES.contains(&name.as_str()) {
@@ -395,6 +408,55 @@ fn security(security: &SecurityPolicy, path: &FieldPath, issues: &mut Issues) {
     for (name, value) in positive {
         must_be_positive(i64::from(value), path.key(name), issues);
     }
+    count_in(
+        u32::from(security.password_min_score),
+        (0, 4),
+        path.key("password_min_score"),
+        issues,
+    );
+    count_in(
+        security.login_address_delay_max_seconds,
+        (1, 600),
+        path.key("login_address_delay_max_seconds"),
+        issues,
+    );
+    count_in(
+        security.login_address_delay_seconds,
+        (1, security.login_address_delay_max_seconds.max(1)),
+        path.key("login_address_delay_seconds"),
+        issues,
+    );
+}
+
+fn limits(limits: &LimitsPolicy, path: &FieldPath, issues: &mut Issues) {
+    // The upper ends are what one request may carry at all (the server's body limit) and what
+    // Excel itself can hold.
+    let max_file_mib =
+        u32::try_from(crate::platform::http::UPLOAD_LIMIT / (1024 * 1024)).unwrap_or(u32::MAX);
+    count_in(
+        limits.text_max_chars,
+        (100, 1_000_000),
+        path.key("text_max_chars"),
+        issues,
+    );
+    count_in(
+        limits.import_max_file_mib,
+        (1, max_file_mib),
+        path.key("import_max_file_mib"),
+        issues,
+    );
+    count_in(
+        limits.import_max_inflated_mib,
+        (1, 4096),
+        path.key("import_max_inflated_mib"),
+        issues,
+    );
+    count_in(
+        limits.import_max_rows,
+        (1, 1_048_575),
+        path.key("import_max_rows"),
+        issues,
+    );
 }
 
 fn must_be_positive(value: i64, path: FieldPath, issues: &mut Issues) {

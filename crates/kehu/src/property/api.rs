@@ -1,6 +1,5 @@
 //! JSON routes of customer property. Property of a customer the caller may
 //! not see answers 404; a step the caller's role may not take, 403.
-use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,9 +16,9 @@ use super::{
 };
 use crate::platform::audit_api::AuditView;
 use crate::platform::auth::Actor;
-use crate::platform::auth::api::Page;
 use crate::platform::error::{Error, ErrorBody, FieldError, Result};
 use crate::platform::http::extract::{JsonBody, QueryParams};
+use crate::platform::list::Page;
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -48,47 +47,30 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(due))
 }
 
-/// Reads a multipart form: its text fields and its one `file`.
-pub async fn read_multipart(
+/// Reads a property document from a multipart form (`kind`, `instruction`, `order_no`, `note`
+/// and `file`), after the caller checked scope and role.
+pub async fn read_document(
     req: axum::extract::Request,
     state: &AppState,
-) -> Result<(HashMap<String, String>, Option<(String, Vec<u8>)>)> {
-    use axum::extract::FromRequest;
-    let bad = |_| Error::from(FieldError::new("file", "error.upload_unreadable"));
-    let mut mp = axum::extract::Multipart::from_request(req, state)
-        .await
-        .map_err(|_| Error::from(FieldError::new("file", "error.upload_unreadable")))?;
-    let mut fields = HashMap::new();
-    let mut file = None;
-    while let Some(field) = mp.next_field().await.map_err(bad)? {
-        let Some(name) = field.name().map(str::to_owned) else {
-            continue;
-        };
-        if name == "file" {
-            let filename = field.file_name().unwrap_or("").to_owned();
-            let data = field.bytes().await.map_err(bad)?.to_vec();
-            file = Some((filename, data));
-        } else {
-            fields.insert(name, field.text().await.map_err(bad)?);
-        }
-    }
-    Ok((fields, file))
-}
-
-/// The upload of a property document from a multipart form.
-pub fn document_upload(
-    mut fields: HashMap<String, String>,
-    file: Option<(String, Vec<u8>)>,
 ) -> Result<DocumentUpload> {
-    let (filename, data) =
-        file.ok_or_else(|| Error::from(FieldError::new("file", "error.required")))?;
+    use crate::platform::http::multipart;
+    let spec = multipart::Spec {
+        file: "file",
+        texts: &["kind", "instruction", "order_no", "note"],
+        max_file_mib: state.policy().policy.customers.attachment_max_mib,
+    };
+    let mut form = multipart::read(req, state, &spec).await?;
+    let file = form
+        .file
+        .take()
+        .ok_or_else(|| Error::from(FieldError::new("file", "error.required")))?;
     Ok(DocumentUpload {
-        kind: fields.remove("kind").unwrap_or_default(),
-        instruction: fields.remove("instruction"),
-        order_no: fields.remove("order_no"),
-        note: fields.remove("note"),
-        filename,
-        data,
+        kind: form.text("kind").unwrap_or_default(),
+        instruction: form.text("instruction"),
+        order_no: form.text("order_no"),
+        note: form.text("note"),
+        filename: file.filename,
+        data: file.data,
     })
 }
 
@@ -168,6 +150,7 @@ async fn list_items(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FindParams {
     /// A register, lot or serial number, as typed or scanned.
     number: Option<String>,
@@ -293,8 +276,7 @@ async fn add_document(
     if !super::may_file_documents(&state, &actor, &item) {
         return Err(Error::Forbidden);
     }
-    let (fields, file) = read_multipart(req, &state).await?;
-    let upload = document_upload(fields, file)?;
+    let upload = read_document(req, &state).await?;
     Ok(created(
         super::add_document(&state, &actor, id, upload).await?,
     ))

@@ -25,6 +25,8 @@ use crate::platform::db;
 use crate::platform::error::{Error, FieldError, Fields, Result};
 use crate::platform::http::shell::Task;
 use crate::platform::i18n;
+use crate::platform::input;
+use crate::platform::list::Paging;
 use crate::platform::numbering;
 use crate::platform::state::AppState;
 use crate::policy::{LocationPurpose, PropertyPolicy, Tracking};
@@ -369,6 +371,7 @@ pub async fn item(state: &AppState, actor: &Actor, id: i64) -> Result<ItemView> 
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct ItemFilter {
     pub customer_id: Option<i64>,
     pub state: Option<String>,
@@ -379,6 +382,12 @@ pub struct ItemFilter {
     pub register: Option<bool>,
     pub page: Option<u64>,
     pub per_page: Option<u64>,
+}
+
+impl ItemFilter {
+    pub fn paging(&self) -> Paging {
+        Paging::new(self.page, self.per_page)
+    }
 }
 
 pub async fn items(
@@ -394,8 +403,7 @@ pub async fn items(
         q: f.q.clone(),
         register: f.register.unwrap_or(false),
     };
-    let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
-    let (rows, total) = store::items(&state.db, &q, visible, f.page.unwrap_or(1), per_page).await?;
+    let (rows, total) = store::items(&state.db, &q, visible, f.paging()).await?;
     Ok((views(state, &rows).await?, total))
 }
 
@@ -587,11 +595,8 @@ fn check_line(
         ok = false;
     }
     let qty = l.quantity.unwrap_or(0);
-    if qty <= 0 {
-        f.push(FieldError::new(
-            format!("{at}quantity"),
-            "property.refuse.quantity_positive",
-        ));
+    if let Err(e) = input::positive_quantity(&format!("{at}quantity"), qty) {
+        f.push(e);
         ok = false;
     }
     ok.then(|| {
@@ -607,10 +612,10 @@ fn check_line(
 
 fn parse_date(f: &mut Fields, field: &str, v: &Option<String>) -> Option<NaiveDate> {
     let s = text(v)?;
-    match NaiveDate::parse_from_str(&s, "%Y-%m-%d") {
+    match input::parse_date(field, &s) {
         Ok(d) => Some(d),
-        Err(_) => {
-            f.push(FieldError::new(field, "error.date_format"));
+        Err(e) => {
+            f.push(e);
             None
         }
     }
@@ -766,6 +771,7 @@ pub async fn notice(state: &AppState, actor: &Actor, id: i64) -> Result<NoticeVi
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct NoticeFilter {
     pub customer_id: Option<i64>,
     /// open, received
@@ -854,11 +860,8 @@ pub async fn receive(
         }
     };
     let qty = input.quantity.unwrap_or(0);
-    if qty <= 0 {
-        f.push(FieldError::new(
-            "quantity",
-            "property.refuse.quantity_positive",
-        ));
+    if let Err(e) = input::positive_quantity("quantity", qty) {
+        f.push(e);
     }
     if !input.packaging_ok {
         f.push(FieldError::new("packaging_ok", "property.refuse.packaging"));
@@ -1129,7 +1132,11 @@ pub async fn register(
     let cal = parse_date(&mut f, "calibration_due_on", &input.calibration_due_on);
     let mnt = parse_date(&mut f, "maintenance_due_on", &input.maintenance_due_on);
     let usage = kind.as_ref().is_some_and(|k| k.usage_counter);
-    if usage && input.rated_life.is_none_or(|l| l <= 0) {
+    if usage
+        && input
+            .rated_life
+            .is_none_or(|l| input::positive_quantity("rated_life", l).is_err())
+    {
         f.push(FieldError::new("rated_life", "property.refuse.rated_life"));
     }
     f.finish()?;
@@ -1231,11 +1238,8 @@ pub async fn move_item(
         }
     };
     let qty = input.quantity.unwrap_or(0);
-    if qty <= 0 {
-        f.push(FieldError::new(
-            "quantity",
-            "property.refuse.quantity_positive",
-        ));
+    if let Err(e) = input::positive_quantity("quantity", qty) {
+        f.push(e);
     }
     let storage = [LocationPurpose::Storage];
     let loc = |field: &str, v: &Option<String>, f: &mut Fields| -> Option<String> {
@@ -1270,11 +1274,8 @@ pub async fn move_item(
             "property.refuse.order_required",
         ));
     }
-    if input.usage.is_some_and(|u| u < 0) {
-        f.push(FieldError::new(
-            "usage",
-            "property.refuse.quantity_positive",
-        ));
+    if let Some(Err(e)) = input.usage.map(|u| input::count("usage", u)) {
+        f.push(e);
     }
     f.finish()?;
     let kind = kind.ok_or(Error::NotFound)?;
@@ -1612,7 +1613,10 @@ pub async fn record_care(
     if result != "pass" && result != "fail" {
         f.push(FieldError::new("result", "error.choice_unknown").arg("value", &result));
     }
-    if kind.as_deref() == Some("usage") && input.usage_count.is_none_or(|u| u < current.usage_count)
+    if kind.as_deref() == Some("usage")
+        && input
+            .usage_count
+            .is_none_or(|u| u < current.usage_count || input::count("usage_count", u).is_err())
     {
         f.push(
             FieldError::new("usage_count", "property.refuse.usage_back")
@@ -2079,11 +2083,8 @@ pub async fn end(state: &AppState, actor: &Actor, id: i64, input: EndInput) -> R
         }
     };
     let qty = input.quantity.unwrap_or(0);
-    if qty <= 0 {
-        f.push(FieldError::new(
-            "quantity",
-            "property.refuse.quantity_positive",
-        ));
+    if let Err(e) = input::positive_quantity("quantity", qty) {
+        f.push(e);
     }
     let from = text(&input.from_location);
     if from.is_none() {
@@ -2242,6 +2243,11 @@ pub async fn count(
                 "counted_qty",
                 "property.refuse.count_negative",
             ));
+        }
+        Some(q) if q > input::MAX_QUANTITY => {
+            if let Err(e) = input::count("counted_qty", q) {
+                f.push(e);
+            }
         }
         Some(_) => {}
     }
@@ -2423,8 +2429,7 @@ async fn due_in(state: &AppState, visible: Option<SelectStatement>) -> Result<Du
             ..Default::default()
         },
         visible.clone(),
-        1,
-        500,
+        Paging::new(Some(1u64), Some(500u64)),
     )
     .await?
     .0;
@@ -2609,8 +2614,7 @@ pub async fn of_customer(
             ..Default::default()
         },
         None,
-        1,
-        500,
+        Paging::new(Some(1u64), Some(500u64)),
     )
     .await?;
     views(state, &rows).await

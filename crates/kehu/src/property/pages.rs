@@ -172,11 +172,10 @@ impl DashboardPage {
         self.filter.q.as_deref().unwrap_or("")
     }
     fn page(&self) -> u64 {
-        self.filter.page.unwrap_or(1).max(1)
+        self.filter.paging().page
     }
     fn pages(&self) -> u64 {
-        let per_page = self.filter.per_page.unwrap_or(50).clamp(1, 500);
-        self.total.div_ceil(per_page).max(1)
+        self.filter.paging().pages(self.total)
     }
     /// The list's query string without the page, for the pager's links.
     fn query(&self) -> String {
@@ -819,8 +818,7 @@ async fn document_submit(
         return Err(Error::Forbidden);
     }
     let r = async {
-        let (fields, file) = super::api::read_multipart(req, &state).await?;
-        let upload = super::api::document_upload(fields, file)?;
+        let upload = super::api::read_document(req, &state).await?;
         super::add_document(&state, &actor, id, upload)
             .await
             .map(|_| ())

@@ -13,6 +13,7 @@ use super::entity::{
 };
 use super::model::{Balances, ItemState};
 use crate::platform::error::Result;
+use crate::platform::list::Paging;
 
 /// Keeps rows whose customer is in `visible` (`None`: all customers).
 pub fn in_scope(column: impl ColumnTrait, visible: Option<SelectStatement>) -> Condition {
@@ -69,8 +70,7 @@ pub async fn items(
     db: &impl ConnectionTrait,
     q: &ItemQuery,
     visible: Option<SelectStatement>,
-    page: u64,
-    per_page: u64,
+    paging: Paging,
 ) -> Result<(Vec<items::Model>, u64)> {
     let mut sel = items::Entity::find().filter(in_scope(items::Column::CustomerId, visible));
     if let Some(c) = q.customer_id {
@@ -102,8 +102,8 @@ pub async fn items(
         .order_by_asc(items::Column::CustomerId)
         .order_by_asc(items::Column::RegisterNo)
         .order_by_asc(items::Column::Id)
-        .offset((page.max(1) - 1) * per_page)
-        .limit(per_page)
+        .offset(paging.offset())
+        .limit(paging.per_page)
         .all(db)
         .await?;
     Ok((rows, total))

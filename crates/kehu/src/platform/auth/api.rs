@@ -1,4 +1,5 @@
 //! JSON routes: session, own profile and tokens, users and teams (admin).
+use crate::platform::list::Page;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -28,20 +29,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_team, update_team))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
-}
-
-/// `{"items": […], "total": N}`, the shape of every collection.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-}
-
-impl<T> Page<T> {
-    pub fn all(items: Vec<T>) -> Self {
-        let total = items.len() as u64;
-        Page { items, total }
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -5,6 +5,9 @@ pub mod pages;
 pub mod password;
 pub mod store;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -83,7 +86,7 @@ pub async fn create_user(
     input: NewUser,
 ) -> Result<(UserView, Option<String>)> {
     let policy = state.policy();
-    let min_len = usize::try_from(policy.policy.security.password_min_length).unwrap_or(10);
+    let rules = model::PasswordRules::of(&policy.policy.security);
     let username = input.username.trim().to_owned();
     let mut f = Fields::default();
     f.check(model::validate_username("username", &username));
@@ -101,7 +104,7 @@ pub async fn create_user(
         .unwrap_or_else(|| policy.policy.locale.default_language.clone());
     f.check(model::validate_language("language", &language));
     if let Some(p) = &input.password {
-        f.check(model::validate_password("password", p, min_len));
+        f.check(model::validate_password("password", p, &username, rules));
     }
     if let Some(team) = input.team_id
         && store::team_by_id(&state.db, team).await?.is_none()
@@ -268,9 +271,26 @@ pub async fn set_password(
     id: i64,
     new_password: Option<String>,
 ) -> Result<Option<String>> {
-    let min_len = usize::try_from(state.policy().policy.security.password_min_length).unwrap_or(10);
+    set_password_as(state, actor, id, new_password, "password").await
+}
+
+/// [`set_password`], naming the new password's input `field` in errors.
+async fn set_password_as(
+    state: &AppState,
+    actor: &AuditActor,
+    id: i64,
+    new_password: Option<String>,
+    field: &str,
+) -> Result<Option<String>> {
+    let rules = model::PasswordRules::of(&state.policy().policy.security);
+    let user = store::user_by_id(&state.db, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     if let Some(p) = &new_password {
-        model::validate_password("password", p, min_len)?;
+        model::validate_password(field, p, &user.username, rules)?;
+        if verify_password(p.clone(), user.password_hash.clone()).await? {
+            return Err(FieldError::new(field, "error.password_same").into());
+        }
     }
     let (password, generated) = match new_password {
         Some(p) => (p, None),
@@ -315,11 +335,12 @@ pub async fn change_own_password(
     if !verify_password(current.to_owned(), user.password_hash).await? {
         return Err(FieldError::new("current_password", "error.password_wrong").into());
     }
-    set_password(
+    set_password_as(
         state,
         &actor.audit_actor(),
         actor.user_id,
         Some(new_password.to_owned()),
+        "new_password",
     )
     .await?;
     Ok(())
@@ -530,8 +551,29 @@ fn actor_from(user: &users::Model, session: Option<&sessions::Model>) -> Actor {
     }
 }
 
-/// Logs in: refuses while the user or the address is over the policy's
-/// failure limit, records every attempt, and opens a session. Returns the
+/// The login attempts of each address that is over its failure limit take
+/// turns, so answering its failures late slows the address down instead of
+/// letting it try in parallel.
+#[derive(Default)]
+pub struct AddressGates(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl AddressGates {
+    fn gate(&self, ip: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut gates = match self.0.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // Forget the gates nobody waits at, so the map stays small.
+        if gates.len() > 1024 {
+            gates.retain(|_, g| Arc::strong_count(g) > 1);
+        }
+        gates.entry(ip.to_owned()).or_default().clone()
+    }
+}
+
+/// Logs in: refuses while the user is over the policy's failure limit,
+/// slows down an address that is over its own (see [`AddressGates`]),
+/// records every attempt, and opens a session. Returns the
 /// actor and the raw session token for the cookie.
 pub async fn login(
     state: &AppState,
@@ -549,23 +591,43 @@ pub async fn login(
     let max = usize::try_from(sec.login_max_failures).unwrap_or(5);
     let max_ip = usize::try_from(sec.login_max_failures_per_address).unwrap_or(20);
     let since = now - window.max(lockout);
-    let locked_for = |failures: &[DateTime<Utc>], limit: usize| -> Option<i64> {
-        // Locked while `limit` failures fall within the window and the last
-        // one is younger than the lockout.
-        let newest = *failures.first()?;
-        let nth = *failures.get(limit.checked_sub(1)?)?;
-        if newest - nth <= window && now < newest + lockout {
-            let secs = (newest + lockout - now).num_seconds();
-            Some((secs + 59) / 60)
-        } else {
-            None
-        }
-    };
     let user_failures = store::recent_user_failures(&state.db, username, since).await?;
-    let ip_failures = store::recent_ip_failures(&state.db, ip, since).await?;
-    if let Some(minutes) = locked_for(&user_failures, max).or(locked_for(&ip_failures, max_ip)) {
-        return Err(Error::RateLimited { minutes });
+    // A user is locked while `max` failures fall within the window and the
+    // last one is younger than the lockout.
+    if let Some(newest) = user_failures.first().copied()
+        && let Some(nth) = max
+            .checked_sub(1)
+            .and_then(|i| user_failures.get(i))
+            .copied()
+        && newest - nth <= window
+        && now < newest + lockout
+    {
+        let seconds = (newest + lockout - now).num_seconds().max(1);
+        return Err(Error::RateLimited { seconds });
     }
+    // An address is never locked (an office shares one): past its limit, its
+    // attempts go one at a time and each failure is answered late.
+    let ip_failures = store::recent_ip_failures(&state.db, ip, now - window).await?;
+    let delay = model::address_delay(
+        ip_failures.len(),
+        max_ip,
+        sec.login_address_delay_seconds,
+        sec.login_address_delay_max_seconds,
+    );
+    let _turn = if delay > 0 {
+        let wait =
+            std::time::Duration::from_secs(u64::from(sec.login_address_delay_max_seconds) * 2);
+        match tokio::time::timeout(wait, state.login_gates.gate(ip).lock_owned()).await {
+            Ok(turn) => Some(turn),
+            Err(_) => {
+                return Err(Error::RateLimited {
+                    seconds: i64::from(sec.login_address_delay_max_seconds),
+                });
+            }
+        }
+    } else {
+        None
+    };
     let user = store::user_by_name(&state.db, username).await?;
     let ok = match &user {
         Some(u) if u.active => {
@@ -589,6 +651,9 @@ pub async fn login(
     .await?;
     let (Some(user), true) = (user, ok) else {
         txn.commit().await?;
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_secs(u64::from(delay))).await;
+        }
         return Err(Error::BadCredentials);
     };
     let raw = random_secret(32);

@@ -127,6 +127,9 @@ pub enum Permission {
     /// Export customer lists (Excel/CSV). Not tied to a role in code: the
     /// policy's `customers.export_roles` grants it (SPEC §0 保密).
     ExportCustomers,
+    /// Record interactions (visits, calls …) on the customers one may see; the policy's
+    /// `customers.interaction_roles` grants it (SPEC §0: executives only read).
+    RecordInteractions,
 }
 
 impl Permission {
@@ -135,6 +138,7 @@ impl Permission {
     pub fn policy_roles(self, policy: &crate::policy::Policy) -> Option<&[String]> {
         match self {
             Permission::ExportCustomers => Some(&policy.customers.export_roles),
+            Permission::RecordInteractions => Some(&policy.customers.interaction_roles),
             Permission::ManageUsers | Permission::ViewAudit | Permission::ManagePolicy => None,
         }
     }
@@ -249,9 +253,64 @@ pub fn validate_username(field: &str, name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-pub fn validate_password(field: &str, password: &str, min_len: usize) -> Result<(), FieldError> {
-    if password.chars().count() < min_len {
-        return Err(FieldError::new(field, "error.password_too_short").arg("min", min_len));
+/// How many seconds late a failed login from an address is answered: not at all while the
+/// address has fewer than `limit` failures in the window, then `base` doubling with every
+/// failure beyond it, up to `max`.
+pub fn address_delay(failures: usize, limit: usize, base: u32, max: u32) -> u32 {
+    let Some(beyond) = failures.checked_sub(limit) else {
+        return 0;
+    };
+    let doublings = u32::try_from(beyond).unwrap_or(u32::MAX).min(31);
+    base.saturating_mul(1u32 << doublings).min(max)
+}
+
+/// The longest password accepted (the strength estimate's time grows with the length).
+pub const PASSWORD_MAX_CHARS: usize = 128;
+
+/// What a new password must be: the policy's length and strength score, without the user
+/// name in it.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordRules {
+    pub min_len: usize,
+    /// zxcvbn's score, 0–4.
+    pub min_score: u8,
+}
+
+impl PasswordRules {
+    pub fn of(security: &crate::policy::SecurityPolicy) -> PasswordRules {
+        PasswordRules {
+            min_len: usize::try_from(security.password_min_length).unwrap_or(10),
+            min_score: security.password_min_score,
+        }
+    }
+}
+
+/// Checks a new password of `username` against `rules`: long enough, not too long, without
+/// the user name (in any case), and as hard to guess as the policy asks by zxcvbn's estimate,
+/// which knows common passwords, repeats (`aaaaaaaaaa`), sequences (`1234567890`), keyboard
+/// runs and dates.
+pub fn validate_password(
+    field: &str,
+    password: &str,
+    username: &str,
+    rules: PasswordRules,
+) -> Result<(), FieldError> {
+    let len = password.chars().count();
+    if len < rules.min_len {
+        return Err(FieldError::new(field, "error.password_too_short").arg("min", rules.min_len));
+    }
+    if len > PASSWORD_MAX_CHARS {
+        return Err(FieldError::new(field, "error.too_long").arg("max", PASSWORD_MAX_CHARS));
+    }
+    let name = username.trim().to_lowercase();
+    if !name.is_empty() && password.to_lowercase().contains(&name) {
+        return Err(FieldError::new(field, "error.password_has_username"));
+    }
+    let score = u8::from(zxcvbn::zxcvbn(password, &[username]).score());
+    if score < rules.min_score {
+        return Err(FieldError::new(field, "error.password_weak")
+            .arg("score", score)
+            .arg("min", rules.min_score));
     }
     Ok(())
 }
@@ -270,6 +329,63 @@ pub fn validate_language(field: &str, lang: &str) -> Result<(), FieldError> {
 mod tests {
     use super::*;
 
+    const RULES: PasswordRules = PasswordRules {
+        min_len: 10,
+        min_score: 3,
+    };
+
+    #[test]
+    fn an_address_over_its_limit_is_slowed_down_doubling_to_the_maximum() {
+        assert_eq!(address_delay(0, 20, 2, 30), 0);
+        assert_eq!(address_delay(19, 20, 2, 30), 0);
+        assert_eq!(address_delay(20, 20, 2, 30), 2);
+        assert_eq!(address_delay(21, 20, 2, 30), 4);
+        assert_eq!(address_delay(23, 20, 2, 30), 16);
+        assert_eq!(address_delay(24, 20, 2, 30), 30);
+        assert_eq!(address_delay(10_000, 20, 2, 30), 30);
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_their_reason() {
+        let key = |p: &str, user: &str| {
+            validate_password("password", p, user, RULES)
+                .err()
+                .map(|e| e.key)
+        };
+        for weak in [
+            "aaaaaaaaaa",
+            "1234567890",
+            "            ",
+            "password123",
+            "qwertyuiop",
+        ] {
+            assert_eq!(
+                key(weak, "zhangsan").as_deref(),
+                Some("error.password_weak"),
+                "{weak}"
+            );
+        }
+        assert_eq!(
+            key("Zhangsan-7Qv!walnut", "zhangsan").as_deref(),
+            Some("error.password_has_username")
+        );
+        assert_eq!(
+            key("short", "zhangsan").as_deref(),
+            Some("error.password_too_short")
+        );
+        assert_eq!(
+            key(&"Kq7!".repeat(40), "zhangsan").as_deref(),
+            Some("error.too_long")
+        );
+        assert_eq!(key("violet-harbor-73-quilt", "zhangsan"), None);
+        // The score asked for is policy.
+        let lenient = PasswordRules {
+            min_score: 0,
+            ..RULES
+        };
+        assert!(validate_password("password", "aaaaaaaaaa", "zhangsan", lenient).is_ok());
+    }
+
     #[test]
     fn roles_round_trip_and_unknown_names_are_refused() {
         let roles =
@@ -286,8 +402,8 @@ mod tests {
         assert!(validate_username("u", "zhang.san-01").is_ok());
         assert!(validate_username("u", "张三").is_err());
         assert!(validate_username("u", "a").is_err());
-        assert!(validate_password("p", "short", 10).is_err());
-        assert!(validate_password("p", "long enough!", 10).is_ok());
+        assert!(validate_password("p", "short", "u1", RULES).is_err());
+        assert!(validate_password("p", "long enough: 7 quiet owls", "u1", RULES).is_ok());
     }
 
     #[test]

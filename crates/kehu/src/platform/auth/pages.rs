@@ -2,7 +2,7 @@
 //! pages for users and teams.
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use super::api::session_cookie;
 use super::model::{Authorized, ManageUsers};
 use super::{Actor, NewUser, Role, TeamInput, TeamView, TokenView, UserPatch, UserView};
 use crate::platform::error::{Error, Result};
-use crate::platform::http::extract::FormBody;
+use crate::platform::http::extract::{FormBody, QueryParams};
 use crate::platform::http::shell::{FormErrors, Shell, render, safe_next, see_other};
 use crate::platform::http::{ClientIp, SESSION_COOKIE};
 use crate::platform::state::AppState;
@@ -50,7 +50,10 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(actor: Option<Actor>, Query(q): Query<NextQuery>) -> Result<Response> {
+async fn login_page(
+    actor: Option<Actor>,
+    QueryParams(q): QueryParams<NextQuery>,
+) -> Result<Response> {
     let next = safe_next(q.next.as_deref());
     if actor.is_some() {
         return Ok(see_other(&next));
@@ -89,6 +92,8 @@ async fn login_submit(
         }
         Err(e) => {
             let status = e.status();
+            let mut headers = Response::default();
+            e.add_headers(&mut headers);
             let errors = FormErrors::from_error(e)?;
             let page = LoginPage {
                 shell: Shell::new("login.title"),
@@ -96,7 +101,7 @@ async fn login_submit(
                 next,
                 error: errors.general,
             };
-            Ok((status, render(&page)?).into_response())
+            Ok((status, headers.headers().clone(), render(&page)?).into_response())
         }
     }
 }
@@ -132,7 +137,7 @@ struct SavedQuery {
 async fn profile_page(
     State(state): State<AppState>,
     actor: Actor,
-    Query(q): Query<SavedQuery>,
+    QueryParams(q): QueryParams<SavedQuery>,
 ) -> Result<Response> {
     render(&ProfilePage {
         shell: Shell::new("profile.title"),
@@ -424,7 +429,7 @@ async fn user_edit_page(
     State(state): State<AppState>,
     _actor: Authorized<ManageUsers>,
     Path(id): Path<i64>,
-    Query(q): Query<SavedQuery>,
+    QueryParams(q): QueryParams<SavedQuery>,
 ) -> Result<Response> {
     let user = super::get_user(&state, id).await?;
     let shell = Shell::new("users.edit");

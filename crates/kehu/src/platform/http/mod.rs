@@ -2,6 +2,7 @@
 //! middleware (who, which language, CSRF), metrics, health and OpenAPI.
 pub mod assets;
 pub mod extract;
+pub mod multipart;
 pub mod shell;
 
 use std::time::Instant;
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
@@ -92,7 +94,13 @@ pub fn router(state: AppState) -> Router {
         // Uploads and imports are larger than axum's 2 MiB default; the
         // policy's own limits are checked by the handlers.
         .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
+        // Inside the request context, so a panic's answer is a page or
+        // JSON in the caller's language…
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(state.clone(), context))
+        // …and outside it, for a panic in the context itself.
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(record_metrics))
         .layer(
             // One INFO line per request: method, path, status, latency; no
@@ -106,6 +114,43 @@ pub fn router(state: AppState) -> Router {
 
 async fn not_found() -> Error {
     Error::NotFound
+}
+
+/// A handler that panicked answers 500 with the standard error body. The panic itself is
+/// logged once, by the panic hook `kehu serve` installs, with its message and location.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    Error::Internal(anyhow::anyhow!("a handler panicked")).response()
+}
+
+/// What pages may load: only Kehu's own scripts, styles and images (QR codes are inline SVG,
+/// icons data URIs), never inside another site's frame.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Swagger UI (a dependency's page) sets inline styles.
+const CSP_API_DOCS: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// The security headers of every answer: pages, API, downloads and errors alike.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let docs = req.uri().path().starts_with("/api/docs");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let csp = if docs { CSP_API_DOCS } else { CSP };
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    resp
 }
 
 /// Liveness and database reachability, for load balancers.
@@ -381,6 +426,31 @@ mod tests {
             "10.0.0.1"
         );
         assert_eq!(client_ip(&request("10.0.0.1", None), &trusted), "10.0.0.1");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_with_the_error_body() {
+        use tower::ServiceExt;
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    let page: Option<u64> = None;
+                    page.map(|p| (p + 1).to_string()).expect("a handler bug")
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(middleware::from_fn(security_headers));
+        let req = Request::get("/boom").body(Body::empty()).expect("request");
+        let resp = app.oneshot(req).await.expect("an answer");
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(resp.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["error"]["code"], "internal");
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 
     #[test]

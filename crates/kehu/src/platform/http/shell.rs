@@ -3,7 +3,7 @@
 //! HTML rendering of errors.
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::LANG_COOKIE;
 use crate::platform::auth::{Actor, Permission};
 use crate::platform::error::{Error, Result};
-use crate::platform::http::extract::FormBody;
+use crate::platform::http::extract::{FormBody, QueryParams};
 use crate::platform::i18n::{self, Lang};
 use crate::platform::state::AppState;
 
@@ -345,7 +345,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route(
             "/lang",
-            post(switch_language).get(|Query(q): Query<LangGet>| async move {
+            post(switch_language).get(|QueryParams(q): QueryParams<LangGet>| async move {
                 // A GET only shows where to post; changing state needs the form.
                 let _ = q.lang;
                 Redirect::to("/")

@@ -50,11 +50,15 @@ pub(super) struct Collector<'c> {
     above_header: usize,
     /// Strip the `'` that [`super::write`] puts before formula-like CSV cells.
     unguard: bool,
+    /// The longest cell read, in characters.
+    max_cell_chars: usize,
+    /// The header row's texts, by file column, to name a column in an error.
+    headers: Vec<String>,
     rows: Vec<Row>,
 }
 
 impl<'c> Collector<'c> {
-    pub(super) fn new(columns: &'c [Column], max_rows: usize) -> Self {
+    pub(super) fn new(columns: &'c [Column], max_rows: usize, max_cell_chars: usize) -> Self {
         let mut lookup = HashMap::new();
         for (i, c) in columns.iter().enumerate() {
             for h in [c.header_zh, c.header_en] {
@@ -71,6 +75,8 @@ impl<'c> Collector<'c> {
             map: None,
             above_header: 0,
             unguard: false,
+            max_cell_chars,
+            headers: Vec::new(),
             rows: Vec::new(),
         }
     }
@@ -121,6 +127,20 @@ impl<'c> Collector<'c> {
             if !text.trim().is_empty() {
                 blank = false;
             }
+            let column = || self.headers.get(col).cloned().unwrap_or_default();
+            if text.chars().any(crate::platform::input::forbidden_char) {
+                return Err(SheetError::ControlCharacter {
+                    row: number,
+                    column: column(),
+                });
+            }
+            if text.len() > self.max_cell_chars && text.chars().count() > self.max_cell_chars {
+                return Err(SheetError::CellTooLong {
+                    row: number,
+                    column: column(),
+                    max: self.max_cell_chars,
+                });
+            }
             let text = if self.unguard { unguard(text) } else { text };
             out.insert(self.columns[i].key, text);
         }
@@ -137,6 +157,10 @@ impl<'c> Collector<'c> {
     fn header(&mut self, cells: Vec<(usize, String)>) -> Result<(), SheetError> {
         let width = cells.iter().map(|(c, _)| c + 1).max().unwrap_or(0);
         let mut map = vec![None; width];
+        self.headers = vec![String::new(); width];
+        for (col, text) in &cells {
+            self.headers[*col] = text.trim().trim_end_matches('*').to_string();
+        }
         let mut seen = vec![false; self.columns.len()];
         for (col, text) in &cells {
             let Some(&i) = self.lookup.get(&normalize_header(text)) else {
@@ -176,6 +200,7 @@ impl<'c> Collector<'c> {
 
     pub(super) fn finish(self) -> Result<Vec<Row>, SheetError> {
         match self.map {
+            Some(_) if self.rows.is_empty() => Err(SheetError::NoDataRows),
             Some(_) => Ok(self.rows),
             None if self.above_header > 0 => Err(self.no_known_column()),
             None => Err(SheetError::Empty),
@@ -223,6 +248,60 @@ fn bad_xlsx(e: impl std::fmt::Display) -> SheetError {
     SheetError::BadXlsx {
         detail: e.to_string(),
     }
+}
+
+/// The most parts a workbook may have (a real one has a few dozen).
+const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// Inflates every part of a workbook once, counting and keeping nothing: refuses it when the
+/// parts inflate past `max_inflated` bytes in all, or when an XML part holds a run of more bytes
+/// between two tags than a cell of `max_cell_chars` characters can take (so calamine, which
+/// holds the shared strings in memory, never meets a huge text).
+pub(super) fn check_inflated(
+    bytes: &[u8],
+    max_inflated: u64,
+    max_cell_chars: usize,
+) -> Result<(), SheetError> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad_xlsx)?;
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return Err(bad_xlsx(format!("more than {MAX_ZIP_ENTRIES} parts")));
+    }
+    // Up to ten bytes a character (`&#x10FFFF;`) and the cell's own tags.
+    let max_run = max_cell_chars.saturating_mul(10).saturating_add(4096);
+    let too_large = SheetError::TooLarge(Limit::Inflated(max_inflated));
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    for i in 0..archive.len() {
+        let mut part = archive.by_index(i).map_err(bad_xlsx)?;
+        if total.saturating_add(part.size()) > max_inflated {
+            return Err(too_large);
+        }
+        let name = part.name().map_err(bad_xlsx)?.to_ascii_lowercase();
+        let xml = name.ends_with(".xml") || name.ends_with(".rels");
+        let mut run = 0usize;
+        loop {
+            let n = part.read(&mut buf).map_err(bad_xlsx)?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > max_inflated {
+                return Err(too_large);
+            }
+            if xml {
+                for &b in &buf[..n] {
+                    run = if b == b'<' { 0 } else { run + 1 };
+                    if run > max_run {
+                        return Err(SheetError::TextTooLong {
+                            max: max_cell_chars,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first visible worksheet (else the first worksheet).

@@ -351,9 +351,20 @@ fn empty_files_are_errors() {
     }
     let empty = xlsx_with(|_| {});
     assert_eq!(read(&empty, Format::Xlsx, COLUMNS), Err(SheetError::Empty));
-    // A header alone is fine: no rows.
+    // A header alone has no data rows, which is said rather than read as nothing to do.
     let header_only = write(Format::Xlsx, COLUMNS, &[], "zh-CN", "x").expect("write");
-    assert_eq!(read(&header_only, Format::Xlsx, COLUMNS), Ok(vec![]));
+    assert_eq!(
+        read(&header_only, Format::Xlsx, COLUMNS),
+        Err(SheetError::NoDataRows)
+    );
+    assert_eq!(
+        read(
+            "客户编码,客户名称\r\n,\r\n".as_bytes(),
+            Format::Csv,
+            COLUMNS
+        ),
+        Err(SheetError::NoDataRows)
+    );
 }
 
 #[test]
@@ -793,12 +804,13 @@ fn overlong_xlsx_cell_is_reported() {
         err,
         SheetError::CellTooLong {
             row: 2,
-            column: "客户名称".into()
+            column: "客户名称".into(),
+            max: XLSX_MAX_CELL_CHARS,
         }
     );
     assert_eq!(
         err.message("zh-CN"),
-        "第 2 行“客户名称”列：内容超过 Excel 单元格上限 32767 个字符"
+        "第 2 行“客户名称”列：内容超过 32767 个字符"
     );
 }
 
@@ -831,7 +843,15 @@ fn every_error_has_both_translations() {
         SheetError::CellTooLong {
             row: 2,
             column: "c".into(),
+            max: 5,
         },
+        SheetError::TextTooLong { max: 5 },
+        SheetError::NoDataRows,
+        SheetError::ControlCharacter {
+            row: 2,
+            column: "c".into(),
+        },
+        SheetError::TooLarge(Limit::Inflated(1024 * 1024)),
         SheetError::Write { detail: "d".into() },
     ];
     for e in &errors {
@@ -907,7 +927,6 @@ fn unusual_characters_round_trip() {
     let cells = [
         "a\r\nb",
         "_x0041_",
-        "x\u{1}y",
         "tab\there",
         "emoji 😀",
         "  ",
@@ -915,9 +934,9 @@ fn unusual_characters_round_trip() {
     ];
     let mut columns = vec![Column::new("k", "K", "K")];
     columns.extend(
-        ["a", "b", "c", "d", "e", "f", "g"]
+        ["a", "b", "c", "d", "e", "f"]
             .iter()
-            .zip(["A", "B", "C", "D", "E", "F", "G"])
+            .zip(["A", "B", "C", "D", "E", "F"])
             .map(|(k, h)| Column::new(k, h, h)),
     );
     let mut row = s(&cells);
@@ -931,6 +950,100 @@ fn unusual_characters_round_trip() {
             .collect();
         assert_eq!(got, row, "{format:?}");
     }
+}
+
+#[test]
+fn control_characters_and_overlong_cells_are_refused_with_row_and_column() {
+    let columns = [
+        Column::new("k", "客户", "Customer"),
+        Column::new("n", "备注", "Notes"),
+    ];
+    for format in [Format::Xlsx, Format::Csv] {
+        let rows = vec![s(&["甲", "ok"]), s(&["乙", "x\u{1}y"])];
+        let bytes = write(format, &columns, &rows, "zh-CN", "x").expect("write");
+        assert_eq!(
+            read(&bytes, format, &columns),
+            Err(SheetError::ControlCharacter {
+                row: 3,
+                column: "备注".into()
+            }),
+            "{format:?}"
+        );
+        let rows = vec![s(&["甲", &"长".repeat(11)])];
+        let bytes = write(format, &columns, &rows, "zh-CN", "x").expect("write");
+        let limits = Limits {
+            max_cell_chars: 10,
+            ..Limits::default()
+        };
+        assert_eq!(
+            read_with_limits(&bytes, format, &columns, &limits),
+            Err(SheetError::CellTooLong {
+                row: 2,
+                column: "备注".into(),
+                max: 10
+            }),
+            "{format:?}"
+        );
+    }
+}
+
+/// An .xlsx whose one shared string is `len` bytes of `x`, written in a stream so the test
+/// itself never holds it.
+fn xlsx_with_huge_string(len: usize) -> Vec<u8> {
+    use std::io::Write;
+    let template = write(Format::Xlsx, COLUMNS, &[s(&["C1", "名"])], "zh-CN", "x").expect("write");
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(template)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
+    for i in 0..source.len() {
+        let part = source.by_index_raw(i).expect("part");
+        if part
+            .name()
+            .map(|n| n != "xl/sharedStrings.xml")
+            .unwrap_or(true)
+        {
+            out.raw_copy_file(part).expect("copy");
+        }
+    }
+    out.start_file("xl/sharedStrings.xml", options)
+        .expect("start");
+    out.write_all(b"<sst><si><t>").expect("write");
+    let chunk = vec![b'x'; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        out.write_all(&chunk[..n]).expect("write");
+        left -= n;
+    }
+    out.write_all(b"</t></si></sst>").expect("write");
+    out.finish().expect("finish").into_inner()
+}
+
+#[test]
+fn a_workbook_that_inflates_past_the_limits_is_refused_unread() {
+    // 20 MB in one cell: over the text a cell may hold.
+    let bytes = xlsx_with_huge_string(20 * 1024 * 1024);
+    assert!(bytes.len() < 400 * 1024, "{}", bytes.len());
+    let limits = Limits {
+        max_cell_chars: 5_000,
+        ..Limits::default()
+    };
+    assert_eq!(
+        read_with_limits(&bytes, Format::Xlsx, COLUMNS, &limits),
+        Err(SheetError::TextTooLong { max: 5_000 })
+    );
+    // Past what the parts may inflate to in all.
+    let limits = Limits {
+        max_inflated: 10 * 1024 * 1024,
+        max_cell_chars: usize::MAX / 16,
+        ..Limits::default()
+    };
+    assert_eq!(
+        read_with_limits(&bytes, Format::Xlsx, COLUMNS, &limits),
+        Err(SheetError::TooLarge(Limit::Inflated(10 * 1024 * 1024)))
+    );
 }
 
 /// 100,000 rows × 20 columns, as DESIGN's import target; run with

@@ -189,6 +189,7 @@ fn fill_sheet(ws: &mut Worksheet, table: &Table<'_>) -> Result<(), SheetError> {
                 return Err(SheetError::CellTooLong {
                     row: r + 2,
                     column: table.headers[c].trim_end_matches('*').to_string(),
+                    max: XLSX_MAX_CELL_CHARS,
                 });
             }
             ws.write_string_with_format(row_num(r + 1), col_num(c), value, &text)

@@ -14,10 +14,10 @@ use super::{
     SettlementInput, SettlementView, StatementView, VersionInput,
 };
 use crate::platform::auth::Actor;
-use crate::platform::auth::api::Page;
 use crate::platform::error::{ErrorBody, FieldError, Result};
 use crate::platform::http::extract::{JsonBody, QueryParams};
 use crate::platform::i18n;
+use crate::platform::list::Page;
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -50,6 +50,7 @@ use crate::platform::db;
 use crate::platform::error::{Error, FieldError, Fields, Result};
 use crate::platform::http::shell::Task;
 use crate::platform::i18n;
+use crate::platform::list::Paging;
 use crate::platform::numbering;
 use crate::platform::state::AppState;
 use crate::policy::Policy;
@@ -113,10 +114,10 @@ fn required_text(f: &mut Fields, field: &str, v: &Option<String>) -> String {
 
 fn date_field(f: &mut Fields, field: &str, v: &Option<String>) -> Option<NaiveDate> {
     let t = clean(v)?;
-    match NaiveDate::parse_from_str(&t, "%Y-%m-%d") {
+    match crate::platform::input::parse_date(field, &t) {
         Ok(d) => Some(d),
-        Err(_) => {
-            f.push(FieldError::new(field, "error.date_format"));
+        Err(e) => {
+            f.push(e);
             None
         }
     }
@@ -160,7 +161,13 @@ fn moment_field(
             f.push(FieldError::new(field, "error.date_future"));
             now
         }
-        Some(at) => at,
+        Some(at) => match crate::platform::input::date_in_range(field, local_date(at, policy)) {
+            Ok(_) => at,
+            Err(e) => {
+                f.push(e);
+                now
+            }
+        },
         None => {
             f.push(FieldError::new(field, "agreements.error.moment_format"));
             now
@@ -215,6 +222,7 @@ fn customer_ref(labels: &HashMap<i64, Customer>, id: i64) -> CustomerRef {
 
 /// Filters of the agreement lists.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct AgreementFilter {
     #[serde(
         default,
@@ -238,10 +246,8 @@ pub struct AgreementFilter {
 }
 
 impl AgreementFilter {
-    fn paging(&self) -> (u64, u64) {
-        let page = self.page.unwrap_or(1).max(1).unsigned_abs();
-        let per_page = self.per_page.unwrap_or(50).clamp(1, 200).unsigned_abs();
-        (page, per_page)
+    fn paging(&self) -> Paging {
+        Paging::new(self.page, self.per_page)
     }
 }
 
@@ -252,7 +258,7 @@ async fn list_query(
     actor: &Actor,
     filter: &AgreementFilter,
 ) -> Result<store::ListQuery> {
-    let (page, per_page) = filter.paging();
+    let paging = filter.paging();
     let text = match clean(&filter.q) {
         None => None,
         Some(q) => {
@@ -275,8 +281,7 @@ async fn list_query(
         customer_id: filter.customer_id,
         text,
         status,
-        page,
-        per_page,
+        paging,
     })
 }
 
@@ -1804,8 +1809,7 @@ pub async fn custody(
     let a = custody_for(state, actor, id, None).await?;
     let as_of = match clean(as_of) {
         None => today(state),
-        Some(t) => NaiveDate::parse_from_str(&t, "%Y-%m-%d")
-            .map_err(|_| Error::from(FieldError::new("as_of", "error.date_format")))?,
+        Some(t) => crate::platform::input::parse_date("as_of", &t)?,
     };
     custody_view(state, a, as_of).await
 }

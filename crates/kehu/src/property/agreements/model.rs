@@ -17,9 +17,9 @@ use crate::policy::{FeeDue, Rounding};
 
 /// The largest amount accepted, in fen (one hundred billion yuan): far above any real
 /// document, far below where `i64` or `Decimal` arithmetic could overflow.
-pub const MAX_FEN: i64 = 10_000_000_000_000;
+pub use crate::platform::input::MAX_FEN;
 /// The largest quantity accepted, in thousandths of a unit.
-pub const MAX_QUANTITY_MILLI: i64 = 1_000_000_000_000;
+pub const MAX_QUANTITY_MILLI: i64 = crate::platform::input::MAX_QUANTITY * 1000;
 /// Decimal places of a quantity (thousandths: 0.001 kg, 0.001 m).
 pub const QUANTITY_DECIMALS: u32 = 3;
 /// Decimal places of a ratio on an agreement.
@@ -27,24 +27,8 @@ pub const RATIO_DECIMALS: u32 = 4;
 /// Decimal places of a daily late-fee rate on an agreement.
 pub const RATE_DECIMALS: u32 = 6;
 
-fn decimal(text: &str) -> Option<Decimal> {
-    let cleaned = text.trim().replace([',', '，', ' ', '¥', '￥'], "");
-    if cleaned.is_empty() || cleaned.contains(['e', 'E']) {
-        return None;
-    }
-    cleaned.parse().ok()
-}
-
-/// Yuan as typed ("1,280.50", "¥100") to fen; `None` unless it is a non-negative amount with at
-/// most two decimals and at most [`MAX_FEN`].
-pub fn parse_yuan(text: &str) -> Option<i64> {
-    let d = decimal(text)?;
-    if d.is_sign_negative() || d.normalize().scale() > 2 {
-        return None;
-    }
-    let fen = (d * Decimal::ONE_HUNDRED).to_i64()?;
-    (fen <= MAX_FEN).then_some(fen)
-}
+use crate::platform::input::decimal;
+pub use crate::platform::input::parse_yuan;
 
 /// Fen as yuan text with two decimals ("1280.50").
 pub fn yuan(fen: i64) -> String {

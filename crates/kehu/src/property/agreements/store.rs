@@ -15,6 +15,7 @@ use super::entity::{
     custody_movements as km, custody_payments as kp,
 };
 use crate::platform::error::Result;
+use crate::platform::list::Paging;
 
 /// Filters of an agreement list.
 #[derive(Debug, Clone, Default)]
@@ -25,8 +26,7 @@ pub struct ListQuery {
     /// Agreements whose number contains the text, or whose customer is one of `customer_ids`.
     pub text: Option<(String, Vec<i64>)>,
     pub status: Option<String>,
-    pub page: u64,
-    pub per_page: u64,
+    pub paging: Paging,
 }
 
 fn list_condition(
@@ -87,8 +87,8 @@ pub async fn consignment_page(
         .order_by_desc(ca::Column::Id);
     let total = select.clone().count(db).await?;
     let rows = select
-        .offset(q.page.saturating_sub(1) * q.per_page)
-        .limit(q.per_page)
+        .offset(q.paging.offset())
+        .limit(q.paging.per_page)
         .all(db)
         .await?;
     Ok((rows, total))
@@ -230,8 +230,8 @@ pub async fn custody_page(
         .order_by_desc(ka::Column::Id);
     let total = select.clone().count(db).await?;
     let rows = select
-        .offset(q.page.saturating_sub(1) * q.per_page)
-        .limit(q.per_page)
+        .offset(q.paging.offset())
+        .limit(q.paging.per_page)
         .all(db)
         .await?;
     Ok((rows, total))

@@ -1,0 +1,559 @@
+//! What a new user, an auditor and an attacker found (issue 12): input that must be refused with
+//! its field and change nothing, limits that keep the server's memory and time bounded, security
+//! headers, passwords, login throttling and who may write — on SQLite or (with
+//! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
+use std::io::Write as _;
+use std::time::Duration;
+
+use kehu::testing::{ADMIN_PASSWORD, Caller, TestServer, fields};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+type R = anyhow::Result<()>;
+
+const CUSTOMERS: &str = "/api/v1/customers";
+
+async fn customer(c: &Caller, name: &str) -> anyhow::Result<Value> {
+    let (st, v) = c
+        .post(
+            CUSTOMERS,
+            json!({"full_name": name, "customer_type": "dealer", "contact_name": "王五", "contact_phone": "13912345678"}),
+        )
+        .await?;
+    anyhow::ensure!(st == StatusCode::CREATED, "{v}");
+    Ok(v)
+}
+
+/// An .xlsx import template whose shared strings are `parts` strings of `each` bytes, written
+/// as a stream so the test never holds them.
+fn inflating_xlsx(parts: usize, each: usize) -> anyhow::Result<Vec<u8>> {
+    let template = kehu::platform::sheet::write(
+        kehu::platform::sheet::Format::Xlsx,
+        &[
+            kehu::platform::sheet::Column::new("name", "客户名称", "Customer name"),
+            kehu::platform::sheet::Column::new("type", "客户类型", "Customer type"),
+        ],
+        &[vec!["甲".into(), "经销商".into()]],
+        "zh-CN",
+        "客户",
+    )?;
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(template))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..source.len() {
+        let part = source.by_index_raw(i)?;
+        if part.name()? != "xl/sharedStrings.xml" {
+            out.raw_copy_file(part)?;
+        }
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
+    out.start_file("xl/sharedStrings.xml", options)?;
+    out.write_all(b"<sst>")?;
+    let text = vec![b'x'; each];
+    for _ in 0..parts {
+        out.write_all(b"<si><t>")?;
+        out.write_all(&text)?;
+        out.write_all(b"</t></si>")?;
+    }
+    out.write_all(b"</sst>")?;
+    Ok(out.finish()?.into_inner())
+}
+
+async fn import(c: &Caller, bytes: Vec<u8>, format: &str) -> anyhow::Result<(StatusCode, Value)> {
+    let r = c
+        .client
+        .post(c.url(&format!("{CUSTOMERS}/import?format={format}")))
+        .bearer_auth(&c.token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await?;
+    let st = r.status();
+    Ok((st, r.json().await.unwrap_or(Value::Null)))
+}
+
+fn message(v: &Value) -> String {
+    let e = &v["error"];
+    let mut s = e["message"].as_str().unwrap_or_default().to_owned();
+    for f in e["fields"].as_array().into_iter().flatten() {
+        s.push_str(&format!(" {}: {}", f["field"], f["message"]));
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_that_inflate_past_the_limits_or_hold_no_rows_are_refused() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    // One cell of 20 MB: over the policy's text limit, found before anything is inflated into
+    // memory.
+    let bomb = inflating_xlsx(1, 20 * 1024 * 1024)?;
+    assert!(bomb.len() < 400 * 1024, "{}", bomb.len());
+    let (st, v) = import(&rep, bomb, "xlsx").await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["file"]);
+    assert!(message(&v).contains("5000"), "{v}");
+    // 300 MB in cells each within the limit: over what the file may inflate to.
+    let bomb = inflating_xlsx(300 * 1024, 1024)?;
+    let (st, v) = import(&rep, bomb, "xlsx").await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(message(&v).contains("200 MiB"), "{v}");
+    // A header and no data: said, not reported as a success.
+    let (st, v) = import(&rep, "客户全称,客户类型\r\n".as_bytes().to_vec(), "csv").await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(message(&v).contains("没有数据行"), "{v}");
+    assert_eq!(rep.get(CUSTOMERS).await?.1["total"], 0);
+    Ok(())
+}
+
+/// Sends a request whose headers declare `length` bytes of body but sends only a few, and
+/// returns the status line the server answers with, if it answers within `wait`.
+async fn declared_only(
+    s: &TestServer,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    length: u64,
+    wait: Duration,
+) -> anyhow::Result<Option<String>> {
+    let addr = s.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n--x\r\n"
+    );
+    stream.write_all(head.as_bytes()).await?;
+    let mut buf = vec![0u8; 1024];
+    match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+        Ok(Ok(n)) if n > 0 => Ok(String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .map(str::to_owned)),
+        _ => Ok(None),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_over_the_limit_is_refused_by_its_declared_length_before_its_body() -> R {
+    let s = TestServer::start().await?;
+    let (rep, id) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let c = customer(&rep, "深圳精密五金有限公司").await?;
+    let token = s.token(id).await?;
+    // 20 MB declared against the policy's 10: answered at once, the body never read.
+    let answer = declared_only(
+        &s,
+        &format!("{CUSTOMERS}/{}/attachments", c["id"]),
+        &token,
+        "multipart/form-data; boundary=x",
+        20 * 1024 * 1024,
+        Duration::from_secs(20),
+    )
+    .await?;
+    assert!(
+        answer.as_deref().is_some_and(|l| l.contains(" 422 ")),
+        "{answer:?}"
+    );
+    // A file over the limit sent in full is refused too, naming the field.
+    let big = vec![b'%'; 11 * 1024 * 1024];
+    let (st, v) = rep
+        .multipart(
+            &format!("{CUSTOMERS}/{}/attachments", c["id"]),
+            &[("kind", "business_licence")],
+            Some(("licence.pdf", big)),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["file"]);
+    // A field the form does not have is refused, not ignored.
+    let (st, v) = rep
+        .multipart(
+            &format!("{CUSTOMERS}/{}/attachments", c["id"]),
+            &[("kind", "business_licence"), ("knd", "x")],
+            Some(("licence.pdf", b"%PDF-1.4".to_vec())),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["knd"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_page_number_answers_an_empty_page() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    customer(&admin, "北京石油化工有限公司").await?;
+    let huge = "page=9223372036854775807&per_page=9223372036854775807";
+    for list in [
+        CUSTOMERS,
+        "/api/v1/property/items",
+        "/api/v1/property/consignment",
+        "/api/v1/property/custody",
+        "/api/v1/audit",
+    ] {
+        let (st, v) = admin.get(&format!("{list}?{huge}")).await?;
+        assert_eq!(st, StatusCode::OK, "{list}: {v}");
+        assert_eq!(v["items"], json!([]), "{list}");
+    }
+    for page in ["/customers", "/property", "/admin/audit"] {
+        let (st, _) = admin.page(&format!("{page}?{huge}")).await?;
+        assert_eq!(st, StatusCode::OK, "{page}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_are_refused_naming_the_field_and_change_nothing() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (st, v) = rep
+        .post(
+            CUSTOMERS,
+            json!({"full_name": "北京\u{0}石油", "customer_type": "dealer"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["full_name"]);
+    assert_eq!(rep.get(CUSTOMERS).await?.1["total"], 0);
+    let c = customer(&rep, "北京石油化工有限公司").await?;
+    let path = format!("{CUSTOMERS}/{}", c["id"]);
+    let (st, v) = rep
+        .patch(
+            &path,
+            json!({"version": c["version"], "notes": "a\u{1b}[31mred"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["notes"]);
+    // Tab and line breaks are text.
+    let (st, v) = rep
+        .patch(
+            &path,
+            json!({"version": c["version"], "notes": "第一行\r\n第二行\t完"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = rep
+        .post(&format!("{path}/contacts"), json!({"name": "张\u{0}三"}))
+        .await?;
+    assert_eq!(
+        (st, fields(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_owned()])
+    );
+    let (st, v) = rep
+        .post(
+            &format!("{path}/interactions"),
+            json!({"kind": "visit", "summary": "拜访\u{0}"}),
+        )
+        .await?;
+    assert_eq!(
+        (st, fields(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["summary".to_owned()])
+    );
+    assert_eq!(
+        rep.get(&format!("{path}/interactions")).await?.1["total"],
+        0
+    );
+    // Signing in, before anyone is known.
+    let r = s
+        .client()
+        .post(s.url("/api/v1/session"))
+        .json(&json!({"username": "ad\u{0}min", "password": "x"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.json().await?), ["username"]);
+    // A search for it, too.
+    let (st, v) = rep.get(&format!("{CUSTOMERS}?q=%00")).await?;
+    assert_eq!(
+        (st, fields(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["q".to_owned()])
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_api_and_downloads_carry_the_security_headers() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let anonymous = s.client();
+    let answers = [
+        anonymous.get(s.url("/login")).send().await?,
+        anonymous.get(s.url("/api/v1/me")).send().await?,
+        anonymous.get(s.url("/no/such/page")).send().await?,
+        anonymous.get(s.url("/assets/kehu.css")).send().await?,
+        admin
+            .client
+            .get(admin.url("/api/v1/customers"))
+            .bearer_auth(&admin.token)
+            .send()
+            .await?,
+        admin
+            .client
+            .get(admin.url("/api/v1/customers/export?format=csv"))
+            .bearer_auth(&admin.token)
+            .send()
+            .await?,
+    ];
+    for r in answers {
+        let h = r.headers();
+        let url = r.url().to_string();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{url}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{url}: {csp}");
+        assert_eq!(
+            h.get("x-frame-options").map(|v| v.as_bytes()),
+            Some(&b"DENY"[..]),
+            "{url}"
+        );
+        assert_eq!(
+            h.get("x-content-type-options").map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{url}"
+        );
+        assert_eq!(
+            h.get("referrer-policy").map(|v| v.as_bytes()),
+            Some(&b"same-origin"[..]),
+            "{url}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weak_passwords_are_refused_in_the_callers_language() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    for weak in [
+        "aaaaaaaaaa",
+        "1234567890",
+        "            ",
+        "wangfang-2026!",
+        "password1234",
+    ] {
+        let r = admin
+            .client
+            .post(admin.url("/api/v1/users"))
+            .bearer_auth(&admin.token)
+            .header("accept-language", "en")
+            .json(&json!({"username": "wangfang", "roles": ["sales_rep"], "password": weak}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{weak:?}");
+        let v: Value = r.json().await?;
+        assert_eq!(fields(&v), ["password"], "{weak:?}");
+        let text = message(&v);
+        assert!(
+            text.contains("guess") || text.contains("user name"),
+            "{weak:?}: {text}"
+        );
+    }
+    let (st, v) = admin
+        .post(
+            "/api/v1/users",
+            json!({"username": "wangfang", "roles": ["sales_rep"], "password": "Wangfang-2026!"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        message(&v).contains("不能包含用户名"),
+        "Chinese by default: {v}"
+    );
+    let (st, v) = admin
+        .post(
+            "/api/v1/users",
+            json!({"username": "wangfang", "roles": ["sales_rep"], "password": "amber-kettle-19-sparrow"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    // The current password as the new one.
+    let me = s.admin().await?;
+    let r = me
+        .post(s.url("/api/v1/me/password"))
+        .json(&json!({"current_password": ADMIN_PASSWORD, "new_password": ADMIN_PASSWORD}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(fields(&r.json().await?), ["new_password"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_fields_overlong_text_numbers_and_dates_out_of_range_are_refused() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (keeper, _) = Caller::new(&s, "keeper", &["warehouse"]).await?;
+    let c = customer(&rep, "宁波红木家具有限公司").await?;
+    let (st, k) = rep
+        .post(
+            "/api/v1/property/custody",
+            json!({"customer_id": c["id"], "monthly_fee": "300", "start_date": "2026-01-01"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{k}");
+    let check_ins = format!("/api/v1/property/custody/{}/check-ins", k["id"]);
+    // A misspelt date is refused, not taken as today.
+    let (st, v) = keeper
+        .post(
+            &check_ins,
+            json!({"item": "红木书柜", "unit": "件", "quantity": 2, "moved_onn": "2026-01-20"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["moved_onn"]);
+    let (st, v) = keeper
+        .post(
+            &check_ins,
+            json!({"item": "红木书柜", "unit": "件", "quantity": 9_223_372_036_854_775_807_i64}),
+        )
+        .await?;
+    assert_eq!(
+        (st, fields(&v)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["quantity".to_owned()]
+        )
+    );
+    let (_, k) = rep
+        .get(&format!("/api/v1/property/custody/{}", k["id"]))
+        .await?;
+    assert_eq!(k["stock"], json!([]), "nothing was checked in: {k}");
+    // A property notice line's quantity.
+    let (st, v) = rep
+        .post(
+            "/api/v1/property/notices",
+            json!({"customer_id": c["id"], "expected_on": "2026-12-20",
+                   "lines": [{"kind": "raw_material", "item_name": "ABS 粒料", "quantity": 9_223_372_036_854_775_807_i64, "unit": "kg"}]}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(fields(&v), ["lines[0].quantity"]);
+    // A 10 MB note.
+    let path = format!("{CUSTOMERS}/{}", c["id"]);
+    let (st, v) = rep
+        .patch(
+            &path,
+            json!({"version": c["version"], "notes": "备".repeat(10 * 1024 * 1024 / 3)}),
+        )
+        .await?;
+    assert_eq!(
+        (st, fields(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["notes".to_owned()])
+    );
+    // Dates within 1900–2199.
+    for (date, ok) in [
+        ("1899-12-31", false),
+        ("1900-01-01", true),
+        ("2199-12-31", true),
+        ("2200-01-01", false),
+    ] {
+        let (_, now) = rep.get(&path).await?;
+        let (st, v) = rep
+            .patch(
+                &path,
+                json!({"version": now["version"], "cooperation_start_date": date}),
+            )
+            .await?;
+        if ok {
+            assert_eq!(st, StatusCode::OK, "{date}: {v}");
+        } else {
+            assert_eq!(
+                (st, fields(&v)),
+                (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    vec!["cooperation_start_date".to_owned()]
+                ),
+                "{date}"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_over_its_limit_is_slowed_down_and_correct_passwords_still_sign_in() -> R {
+    let s = TestServer::start().await?;
+    s.add_user("wanghong", &["sales_rep"], None).await?;
+    let limit = s
+        .state
+        .policy()
+        .policy
+        .security
+        .login_max_failures_per_address;
+    let attempt = |user: String, password: String| {
+        let c = s.client();
+        let url = s.url("/api/v1/session");
+        async move {
+            c.post(url)
+                .json(&json!({"username": user, "password": password}))
+                .send()
+                .await
+        }
+    };
+    // One user's own limit locks that user, and the 429 says when to retry.
+    s.add_user("lisi", &["sales_rep"], None).await?;
+    let per_user = s.state.policy().policy.security.login_max_failures;
+    for _ in 0..per_user {
+        attempt("lisi".into(), "wrong".into()).await?;
+    }
+    let r = attempt("lisi".into(), kehu::testing::password_of("lisi")).await?;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: i64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let lockout = i64::from(s.state.policy().policy.security.login_lockout_minutes) * 60;
+    assert!(retry > 0 && retry <= lockout, "{retry}");
+    // The office mistypes: many users, one address, as many failures as the address may have.
+    for i in per_user..limit {
+        let r = attempt(format!("staff{i}"), "wrong".into()).await?;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // A correct password still signs in…
+    let r = attempt("wanghong".into(), kehu::testing::password_of("wanghong")).await?;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // …and a wrong one is answered (late), not refused.
+    let r = attempt("staff0".into(), "wrong".into()).await?;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_roles_do_not_record_interactions() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let c = customer(&rep, "天津港务物流有限公司").await?;
+    let path = format!("{CUSTOMERS}/{}/interactions", c["id"]);
+    let (st, plan) = rep
+        .post(
+            &format!("{CUSTOMERS}/{}/visit-plans", c["id"]),
+            json!({"planned_on": "2199-01-01", "purpose": "年度回访"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{plan}");
+    let visit = json!({"kind": "visit", "summary": "已拜访", "visit_plan_id": plan["id"]});
+    for role in ["executive", "warehouse"] {
+        let (c, _) = Caller::new(&s, role, &[role]).await?;
+        let (st, v) = c.post(&path, visit.clone()).await?;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{role}: {v}");
+    }
+    let (_, plans) = rep
+        .get(&format!("{CUSTOMERS}/{}/visit-plans", c["id"]))
+        .await?;
+    assert_eq!(plans["items"][0]["status"], "planned", "{plans}");
+    let (service, _) = Caller::new(&s, "cs", &["customer_service"]).await?;
+    let (st, v) = service
+        .post(&path, json!({"kind": "call", "summary": "客户来电咨询"}))
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    Ok(())
+}
