@@ -274,6 +274,13 @@ enum TeamCmd {
         #[arg(long)]
         manager: Option<String>,
     },
+    /// Make a sales manager the team's leader (the one who sees its customers).
+    SetManager {
+        /// Team name.
+        team: String,
+        /// The sales manager's user name.
+        user: String,
+    },
     /// List teams.
     List,
 }
@@ -589,6 +596,7 @@ async fn user(cli: &Cli, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
             if let Some(pw) = generated {
                 println!("{}", tr("cli.password_generated", &[("password", pw)]));
             }
+            report_leads(state, u.id, u.team_id).await?;
         }
         UserCmd::Passwd { name } => {
             let u = auth::get_user_by_name(state, name).await?;
@@ -664,11 +672,28 @@ async fn user(cli: &Cli, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
                 team_id: Some(team_id),
                 ..Default::default()
             };
-            auth::update_user(state, &cli_actor(), u.id, patch).await?;
+            let after = auth::update_user(state, &cli_actor(), u.id, patch).await?;
             println!("{}", tr("cli.user_updated", &[("user", u.username)]));
+            report_leads(state, after.id, after.team_id).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says so when the user now leads its team (a sales manager put in a team
+/// without a manager becomes its manager).
+async fn report_leads(
+    state: &kehu::platform::state::AppState,
+    user_id: i64,
+    team_id: Option<i64>,
+) -> anyhow::Result<()> {
+    if let Some(team_id) = team_id {
+        let team = auth::get_team(state, team_id).await?;
+        if team.manager_id == Some(user_id) {
+            println!("{}", tr("cli.user_leads_team", &[("team", team.name)]));
+        }
+    }
+    Ok(())
 }
 
 async fn team(cli: &Cli, cmd: &TeamCmd) -> anyhow::Result<ExitCode> {
@@ -694,6 +719,29 @@ async fn team(cli: &Cli, cmd: &TeamCmd) -> anyhow::Result<ExitCode> {
                 tr(
                     "cli.team_added",
                     &[("team", t.name), ("id", t.id.to_string())]
+                )
+            );
+        }
+        TeamCmd::SetManager { team, user } => {
+            let id = team_id_by_name(&app, team).await?;
+            let current = auth::get_team(&app.state, id).await?;
+            let manager = auth::get_user_by_name(&app.state, user).await?;
+            auth::update_team(
+                &app.state,
+                &cli_actor(),
+                id,
+                TeamInput {
+                    name: current.name.clone(),
+                    manager_id: Some(manager.id),
+                    version: Some(current.version),
+                },
+            )
+            .await?;
+            println!(
+                "{}",
+                tr(
+                    "cli.team_manager_set",
+                    &[("team", current.name), ("user", manager.username)]
                 )
             );
         }

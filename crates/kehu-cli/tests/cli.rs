@@ -655,3 +655,113 @@ async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sales_manager_added_to_a_team_without_one_leads_it() -> anyhow::Result<()> {
+    let db = TestDb::new().await?;
+    let ok = |out: &Output| {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    ok(&run(&db, &["team", "add", "华东销售部"], None)?);
+    let said = ok(&run(
+        &db,
+        &[
+            "user",
+            "add",
+            "mgr",
+            "--role",
+            "sales_manager",
+            "--team",
+            "华东销售部",
+        ],
+        Some("copper-lantern-41-moss\n"),
+    )?);
+    assert!(said.contains("now leads"), "{said}");
+    ok(&run(
+        &db,
+        &[
+            "user",
+            "add",
+            "rep",
+            "--role",
+            "sales_rep",
+            "--team",
+            "华东销售部",
+        ],
+        Some("meadow-circuit-92-plume\n"),
+    )?);
+    // A second manager joins as a member; the first still leads.
+    let said = ok(&run(
+        &db,
+        &[
+            "user",
+            "add",
+            "mgr2",
+            "--role",
+            "sales_manager",
+            "--team",
+            "华东销售部",
+        ],
+        Some("granite-willow-36-fable\n"),
+    )?);
+    assert!(!said.contains("now leads"), "{said}");
+    let list = ok(&run(&db, &["team", "list"], None)?);
+    assert!(list.contains("华东销售部\tmgr\n"), "{list}");
+    // The manager sees the team's customers.
+    let app = kehu::platform::app::App::prepare(
+        {
+            let mut c = kehu::platform::config::Config::for_data_dir(db.data_dir.path());
+            c.database_url = db.url.clone();
+            c
+        },
+        kehu::platform::clock::Clock::system(),
+        None,
+    )
+    .await?;
+    let actor = |name: &str| {
+        let state = app.state.clone();
+        let name = name.to_owned();
+        async move {
+            let u = kehu::platform::auth::get_user_by_name(&state, &name).await?;
+            anyhow::Ok(kehu::platform::auth::Actor {
+                user_id: u.id,
+                username: u.username.clone(),
+                display_name: u.display_name.clone(),
+                roles: u.roles.clone(),
+                team_id: u.team_id,
+                language: "zh-CN".into(),
+                csrf_token: None,
+                session_id: None,
+            })
+        }
+    };
+    let rep = actor("rep").await?;
+    let c = kehu::customers::create(
+        &app.state,
+        &rep,
+        kehu::customers::CustomerInput {
+            full_name: Some("杭州精工机械有限公司".into()),
+            customer_type: Some("dealer".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    kehu::customers::visible(&app.state, &actor("mgr").await?, c.id).await?;
+    assert!(
+        kehu::customers::visible(&app.state, &actor("mgr2").await?, c.id)
+            .await
+            .is_err()
+    );
+    // The lead changes hands by command.
+    let said = ok(&run(
+        &db,
+        &["team", "set-manager", "华东销售部", "mgr2"],
+        None,
+    )?);
+    assert!(said.contains("mgr2"), "{said}");
+    kehu::customers::visible(&app.state, &actor("mgr2").await?, c.id).await?;
+    let out = run(&db, &["team", "set-manager", "华东销售部", "rep"], None)?;
+    assert!(!out.status.success(), "a sales rep cannot lead");
+    Ok(())
+}

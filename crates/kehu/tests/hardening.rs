@@ -14,15 +14,24 @@ type R = anyhow::Result<()>;
 
 const CUSTOMERS: &str = "/api/v1/customers";
 
+/// A customer with one contact; its phone is 139 and eight digits of the name's hash, so
+/// different names never look like duplicates.
 async fn customer(c: &Caller, name: &str) -> anyhow::Result<Value> {
     let (st, v) = c
         .post(
             CUSTOMERS,
-            json!({"full_name": name, "customer_type": "dealer", "contact_name": "王五", "contact_phone": "13912345678"}),
+            json!({"full_name": name, "customer_type": "dealer", "contact_name": "王五", "contact_phone": phone_of(name)}),
         )
         .await?;
     anyhow::ensure!(st == StatusCode::CREATED, "{v}");
     Ok(v)
+}
+
+fn phone_of(name: &str) -> String {
+    let hash = name
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    format!("139{:08}", hash % 100_000_000)
 }
 
 /// An .xlsx import template whose shared strings are `parts` strings of `each` bytes, written
@@ -555,5 +564,108 @@ async fn read_only_roles_do_not_record_interactions() -> R {
         .post(&path, json!({"kind": "call", "summary": "客户来电咨询"}))
         .await?;
     assert_eq!(st, StatusCode::CREATED, "{v}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_sees_phones_masked_cannot_find_a_customer_by_phone() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (quality, _) = Caller::new(&s, "qe", &["quality"]).await?;
+    let name = "苏州工业园区电子有限公司";
+    customer(&rep, name).await?;
+    let by_phone = format!("{CUSTOMERS}?q={}", phone_of(name));
+    assert_eq!(rep.get(&by_phone).await?.1["total"], 1);
+    assert_eq!(quality.get(&by_phone).await?.1["total"], 0);
+    // The name still finds it, phones masked.
+    let (_, found) = quality.get(&format!("{CUSTOMERS}?q=苏州")).await?;
+    assert_eq!(found["total"], 1, "{found}");
+    let (_, contacts) = quality
+        .get(&format!("{CUSTOMERS}/{}/contacts", found["items"][0]["id"]))
+        .await?;
+    assert!(
+        !contacts.to_string().contains(&phone_of(name)),
+        "{contacts}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_duplicate_is_not_raised_again_and_a_stale_edit_is_409_first() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    customer(&rep, "上海精密模具有限公司").await?;
+    let twin = json!({"full_name": "上海精密模具有限公司", "customer_type": "dealer"});
+    let (st, v) = rep.post(CUSTOMERS, twin.clone()).await?;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("possible_duplicate"))
+    );
+    let mut confirmed = twin.clone();
+    confirmed["confirm_duplicates"] = json!(true);
+    let (st, b) = rep.post(CUSTOMERS, confirmed).await?;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let path = format!("{CUSTOMERS}/{}", b["id"]);
+    // An edit of the address is not asked about the name again.
+    let (st, b2) = rep
+        .patch(
+            &path,
+            json!({"version": b["version"], "address": "上海市松江区新桥镇"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{b2}");
+    // A stale version is a stale version, whatever else the edit would meet.
+    let (st, v) = rep
+        .patch(
+            &path,
+            json!({"version": b["version"], "address": "上海市闵行区"}),
+        )
+        .await?;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("stale_version"))
+    );
+    // Renaming to another customer's name asks again.
+    customer(&rep, "上海精密机械有限公司").await?;
+    let (st, v) = rep
+        .patch(
+            &path,
+            json!({"version": b2["version"], "full_name": "上海精密机械有限公司"}),
+        )
+        .await?;
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("possible_duplicate"))
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_deadlines_record_the_policy_version_that_computed_them() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let first = customer(&admin, "广州白云化工有限公司").await?;
+    assert_eq!(first["completeness"]["policy_version"], 1, "{first}");
+    let (_, current) = admin.get("/api/v1/policy").await?;
+    let body = current["body"].as_str().unwrap_or_default().replacen(
+        "basic_deadline_days = 3",
+        "basic_deadline_days = 5",
+        1,
+    );
+    let (st, v) = admin
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/policy",
+            json!({"body": body, "comment": "建档期限放宽 / longer deadlines"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let second = customer(&admin, "广州番禺五金有限公司").await?;
+    assert_eq!(second["completeness"]["policy_version"], 2, "{second}");
+    let (_, first_again) = admin.get(&format!("{CUSTOMERS}/{}", first["id"])).await?;
+    assert_eq!(first_again["completeness"]["policy_version"], 1);
+    // The page says which version computed them.
+    let (_, page) = admin.page(&format!("/customers/{}", second["id"])).await?;
+    assert!(page.contains("制度第 2 版"), "{page}");
     Ok(())
 }

@@ -169,6 +169,9 @@ pub struct CompletenessView {
     pub missing_full: Vec<String>,
     pub basic_due_at: DateTime<Utc>,
     pub full_due_at: DateTime<Utc>,
+    /// The version of the policy that computed the deadlines (the one in
+    /// force when the customer was created).
+    pub policy_version: i32,
     /// Required fields are still missing after their deadline.
     pub overdue: bool,
 }
@@ -296,6 +299,7 @@ fn completeness_of(
         missing_full: full.missing,
         basic_due_at: c.basic_due_at,
         full_due_at: c.full_due_at,
+        policy_version: c.policy_version,
         overdue,
     }
 }
@@ -1330,6 +1334,11 @@ pub async fn update(
     let Some(version) = input.version else {
         return Err(FieldError::new("version", "error.required").into());
     };
+    // A stale edit is told so before anything else about it (checked again
+    // under the row lock below).
+    if existing.version != version {
+        return Err(Error::StaleVersion);
+    }
     let p = state.policy();
     let policy = &p.policy;
     let mut c = existing.clone();
@@ -1338,7 +1347,14 @@ pub async fn update(
         return Err(FieldError::new("owner_id", "error.owner_use_transfer").into());
     }
     let contacts_now = store::contacts_of(&state.db, id).await?;
-    check_duplicates(state, &c, &[], Some(id), input.confirm_duplicates).await?;
+    // Duplicates are the name's and the credit code's business: an edit of
+    // the address does not ask again about a same-name customer confirmed
+    // before.
+    let name_changed = c.name_norm != existing.name_norm;
+    if name_changed || c.credit_code != existing.credit_code {
+        let confirmed = input.confirm_duplicates || !name_changed;
+        check_duplicates(state, &c, &[], Some(id), confirmed).await?;
+    }
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
     let current = store::get_for_update(&txn, &Scope::All, id)
@@ -1524,6 +1540,12 @@ async fn filtered_plan(
             }
             model::SearchQuery::Code(code) => {
                 both(sea_orm::Condition::all().add(customers::Column::Code.starts_with(code)))
+            }
+            // A role that sees phones masked may not confirm a number by searching for it.
+            model::SearchQuery::Phone(_)
+                if !may_see_phones(&state.policy().policy.customers, actor) =>
+            {
+                both(store::nothing())
             }
             model::SearchQuery::Phone(digits) => both(store::id_in(
                 store::term_prefix(&format!("t:{digits}")),

@@ -378,6 +378,11 @@ pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// A condition no customer meets.
+pub fn nothing() -> Condition {
+    Condition::all().add(Expr::cust("1 = 0"))
+}
+
 /// One page of the query.
 pub async fn page(
     db: &impl ConnectionTrait,

@@ -155,8 +155,47 @@ pub async fn create_user(
             .diff(&serde_json::Value::Null, &snapshot(&view)),
     )
     .await?;
+    lead_if_leaderless(&txn, actor, &user, now).await?;
     txn.commit().await?;
     Ok((view, generated))
+}
+
+/// A sales manager in a team that has no manager leads it (audited as a
+/// change of the team); returns the team it now leads. Without this a
+/// manager added with its team would see none of the team's customers.
+async fn lead_if_leaderless(
+    txn: &sea_orm::DatabaseTransaction,
+    actor: &AuditActor,
+    user: &users::Model,
+    now: DateTime<Utc>,
+) -> Result<Option<TeamView>> {
+    let Some(team_id) = user.team_id else {
+        return Ok(None);
+    };
+    if !user.active || !parse_roles(&user.roles).contains(&Role::SalesManager) {
+        return Ok(None);
+    }
+    let Some(team) = store::team_for_update(txn, team_id).await? else {
+        return Ok(None);
+    };
+    if team.manager_id.is_some() {
+        return Ok(None);
+    }
+    let before = TeamView::from(&team);
+    let version = team.version;
+    let mut am = team.into_active_model();
+    am.manager_id = Set(Some(user.id));
+    am.updated_at = Set(now);
+    am.version = Set(version + 1);
+    let team = am.update(txn).await?;
+    let after = TeamView::from(&team);
+    audit::record(
+        txn,
+        AuditEntry::new(now, actor, "update", "team", team_id)
+            .diff(&snapshot(&before), &snapshot(&after)),
+    )
+    .await?;
+    Ok(Some(after))
 }
 
 /// A partial update; `version` is the one the caller read.
@@ -259,6 +298,7 @@ pub async fn update_user(
         .diff(&snapshot(&before), &snapshot(&after))
         .reason(patch.reason);
     audit::record(&txn, entry).await?;
+    lead_if_leaderless(&txn, actor, &user, now).await?;
     txn.commit().await?;
     Ok(after)
 }
