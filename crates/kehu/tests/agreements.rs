@@ -1020,3 +1020,84 @@ async fn concurrent_sales_never_take_the_stock_below_zero() -> R {
     assert_eq!(a["version"], 7);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_answers_the_agreement_as_a_following_get_shows_it() -> R {
+    let w = world("2026-04-20T04:00:00Z").await?;
+    let a = consignment_with_stock(&w, "2026-03-01", "2026-12-31").await?;
+    let path = format!("{CONSIGNMENT}/{}", a["id"]);
+    let get = || async { anyhow::Ok(w.rep.get(&path).await?.1) };
+    assert_eq!(a, get().await?, "receipt");
+    let item_id = a["stock"][0]["item_id"].clone();
+    let (st, v) = w
+        .rep
+        .post(
+            &format!("{path}/sales"),
+            json!({"item_id": item_id, "quantity": "2", "amount": "240.00", "sold_at": "2026-03-15"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v, get().await?, "sale");
+    let (st, v) = w
+        .warehouse
+        .post(
+            &format!("{path}/returns"),
+            json!({"item_id": item_id, "quantity": "1", "returned_at": "2026-03-20"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v, get().await?, "return");
+    let (st, v) = w
+        .finance
+        .post(&format!("{path}/settlements"), json!({"month": "2026-03"}))
+        .await?;
+    assert!(st.is_success(), "{v}");
+    let now = get().await?;
+    assert_eq!(v, now["settlements"][0], "settlement");
+    let (_, v) = w
+        .rep
+        .patch(
+            &path,
+            json!({"version": now["version"], "notes": "月底对账"}),
+        )
+        .await?;
+    assert_eq!(v, get().await?, "edit");
+    // Custody.
+    let (st, k) = w
+        .rep
+        .post(
+            CUSTODY,
+            json!({"customer_id": w.customer_id, "start_date": "2026-01-15", "monthly_fee": "300.00"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{k}");
+    let path = format!("{CUSTODY}/{}", k["id"]);
+    let get = || async { anyhow::Ok(w.rep.get(&path).await?.1) };
+    assert_eq!(k, get().await?, "custody");
+    let (_, k) = w
+        .warehouse
+        .post(
+            &format!("{path}/check-ins"),
+            json!({"item": "红木书柜", "unit": "件", "quantity": 10, "moved_on": "2026-01-20"}),
+        )
+        .await?;
+    assert_eq!(k, get().await?, "check-in");
+    let (_, k) = w
+        .finance
+        .post(
+            &format!("{path}/payments"),
+            json!({"amount": "300.00", "paid_on": "2026-02-05"}),
+        )
+        .await?;
+    assert_eq!(k, get().await?, "payment");
+    let item_id = k["stock"][0]["item_id"].clone();
+    let (_, k) = w
+        .warehouse
+        .post(
+            &format!("{path}/check-outs"),
+            json!({"item_id": item_id, "quantity": 10, "moved_on": "2026-04-01"}),
+        )
+        .await?;
+    assert_eq!(k, get().await?, "check-out");
+    Ok(())
+}

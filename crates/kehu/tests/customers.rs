@@ -856,3 +856,79 @@ async fn search_terms_follow_edits_and_survive_the_move_to_the_index() -> R {
     check("after the upgrade").await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_answers_the_record_as_a_following_get_shows_it() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (st, c) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "温州瓯江阀门有限公司", "customer_type": "dealer", "contact_name": "陈明", "contact_phone": "13857712345"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let path = format!("/api/v1/customers/{}", c["id"]);
+    assert_eq!(c, rep.get(&path).await?.1, "create");
+    let (_, c) = rep
+        .patch(
+            &path,
+            json!({"version": c["version"], "region": "east", "notes": "重点跟进"}),
+        )
+        .await?;
+    assert_eq!(c, rep.get(&path).await?.1, "edit");
+    let (st, k) = rep
+        .post(
+            &format!("{path}/contacts"),
+            json!({"name": "周洁", "phones": "0577-88881234", "title": "采购"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{k}");
+    let listed = |list: Value, id: &Value| {
+        list["items"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| &x["id"] == id).cloned())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        k,
+        listed(rep.get(&format!("{path}/contacts")).await?.1, &k["id"]),
+        "contact"
+    );
+    let (_, k) = rep
+        .patch(
+            &format!("/api/v1/contacts/{}", k["id"]),
+            json!({"version": k["version"], "title": "采购经理"}),
+        )
+        .await?;
+    assert_eq!(
+        k,
+        listed(rep.get(&format!("{path}/contacts")).await?.1, &k["id"]),
+        "contact edit"
+    );
+    let (st, p) = rep
+        .post(
+            &format!("{path}/visit-plans"),
+            json!({"planned_on": "2199-01-05", "purpose": "年度回访"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(
+        p,
+        listed(rep.get(&format!("{path}/visit-plans")).await?.1, &p["id"]),
+        "visit plan"
+    );
+    let (st, i) = rep
+        .post(
+            &format!("{path}/interactions"),
+            json!({"kind": "call", "summary": "电话确认样品", "visit_plan_id": p["id"]}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{i}");
+    assert_eq!(
+        i,
+        listed(rep.get(&format!("{path}/interactions")).await?.1, &i["id"]),
+        "interaction"
+    );
+    Ok(())
+}

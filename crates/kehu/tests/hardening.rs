@@ -669,3 +669,99 @@ async fn archive_deadlines_record_the_policy_version_that_computed_them() -> R {
     assert!(page.contains("制度第 2 版"), "{page}");
     Ok(())
 }
+
+/// The history section of a record page.
+fn history_of(page: &str) -> &str {
+    page.split("id=\"history\"").nth(1).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_history_reads_in_the_policys_words_and_peoples_names() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let (rep, zhangwei) = Caller::new(&s, "zhangwei", &["sales_rep"]).await?;
+    let lina = s.add_user("lina", &["sales_rep"], None).await?;
+    for (id, name) in [(zhangwei, "张伟"), (lina, "李娜")] {
+        kehu::platform::auth::update_user(
+            &s.state,
+            &kehu::platform::audit::AuditActor::system(),
+            id,
+            kehu::platform::auth::UserPatch {
+                version: 1,
+                display_name: Some(name.into()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    let (st, c) = rep
+        .post(
+            CUSTOMERS,
+            json!({"full_name": "北京燕山石化有限公司", "customer_type": "dealer", "region": "north",
+                   "contact_name": "赵强", "contact_phone": "13811112222"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let path = format!("{CUSTOMERS}/{}", c["id"]);
+    rep.patch(&path, json!({"version": c["version"], "stage": "new"}))
+        .await?;
+    rep.post(
+        &format!("{path}/interactions"),
+        json!({"kind": "visit", "summary": "上门拜访"}),
+    )
+    .await?;
+    let (st, v) = admin
+        .post(
+            &format!("{CUSTOMERS}/transfer"),
+            json!({"customer_ids": [c["id"]], "to_owner_id": lina, "reason": "员工调离"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, page) = admin.page(&format!("/customers/{}", c["id"])).await?;
+    assert_eq!(st, StatusCode::OK);
+    let history = history_of(&page);
+    for words in [
+        "经销商",
+        "华北",
+        "潜在",
+        "新客户",
+        "拜访",
+        "李娜",
+        "张伟",
+        "客户经理",
+        "移交",
+    ] {
+        assert!(history.contains(words), "{words} missing from {history}");
+    }
+    for code in [
+        "dealer",
+        ">north",
+        "potential",
+        "visit ",
+        "→ <ins>3",
+        "owner_id",
+        "zhangwei",
+    ] {
+        assert!(!history.contains(code), "{code} shown in {history}");
+    }
+    // A role that sees phones masked reads them masked in the history too, page and API.
+    let (quality, _) = Caller::new(&s, "qe", &["quality"]).await?;
+    let (_, k) = admin.get(&format!("{path}/contacts")).await?;
+    let (st, v) = admin
+        .patch(
+            &format!("/api/v1/contacts/{}", k["items"][0]["id"]),
+            json!({"version": k["items"][0]["version"], "phones": "13933334444"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, page) = quality.page(&format!("/customers/{}", c["id"])).await?;
+    let (_, api) = quality.get(&format!("{path}/history")).await?;
+    for shown in [history_of(&page).to_owned(), api.to_string()] {
+        assert!(
+            !shown.contains("13933334444") && !shown.contains("13811112222"),
+            "{shown}"
+        );
+        assert!(shown.contains("139****4444"), "{shown}");
+    }
+    Ok(())
+}

@@ -1130,3 +1130,141 @@ async fn refusals_show_on_the_item_page_beside_the_form() -> R {
     );
     Ok(())
 }
+
+/// Fails with both sides when a write's answer differs from what a GET of the record shows.
+fn same(step: &str, answer: &Value, get: &Value) {
+    assert_eq!(
+        answer, get,
+        "{step}: the answer differs from a following GET"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_answers_the_record_as_a_following_get_shows_it() -> R {
+    let s = TestServer::start().await?;
+    let c = cast(&s).await?;
+    let (st, n) = c
+        .sales
+        .post(
+            "/api/v1/property/notices",
+            json!({"customer_id": c.customer, "order_no": "SO-9", "expected_on": "2026-12-01",
+                   "lines": [{"kind": "raw_material", "item_name": "PA66 粒料", "quantity": 100, "unit": "kg"}]}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{n}");
+    let notice = format!("/api/v1/property/notices/{}", id(&n));
+    same("notice", &n, &c.sales.get(&notice).await?.1);
+    let (st, n2) = c
+        .sales
+        .post(
+            &format!("{notice}/lines"),
+            json!({"kind": "packaging", "item_name": "纸箱", "quantity": 4, "unit": "个"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{n2}");
+    same("notice line", &n2, &c.sales.get(&notice).await?.1);
+    let line = n["lines"][0]["id"].as_i64().unwrap_or_default();
+    let (st, items) =
+        c.wh.post(
+            &format!("{notice}/receive"),
+            json!({"line_id": line, "quantity": 100, "packaging_ok": true, "lot_no": "L-1"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{items}");
+    let path = format!("/api/v1/property/items/{}", id(&items[0]));
+    let get = || async { anyhow::Ok(c.wh.get(&path).await?.1) };
+    same("receive", &items[0], &get().await?);
+    assert_eq!(items[0]["balances"][0]["quantity"], 100, "{items}");
+    let (_, doc) = document(&c.qa, id(&items[0]), &[("kind", "report")]).await?;
+    let (_, docs) = c.qa.get(&format!("{path}/documents")).await?;
+    same("document", &doc, &docs["items"][0]);
+    let (_, v) = c
+        .qa
+        .post(
+            &format!("{path}/verify"),
+            json!({"verdict": "accepted", "report_document_id": id(&doc), "version": items[0]["version"]}),
+        )
+        .await?;
+    same("verify", &v, &get().await?);
+    let (_, v) =
+        c.wh.post(
+            &format!("{path}/register"),
+            json!({"location": "KG-A01", "version": v["version"]}),
+        )
+        .await?;
+    same("register", &v, &get().await?);
+    let (_, v) =
+        c.wh.post(
+            &format!("{path}/move"),
+            json!({"kind": "issue", "quantity": 30, "from_location": "KG-A01", "order_no": "WO-7"}),
+        )
+        .await?;
+    same("issue", &v, &get().await?);
+    let (st, a) =
+        c.wh.post(
+            &format!("{path}/abnormalities"),
+            json!({"kind": "damaged", "description": "外箱压损", "quantity": 2}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let abnormality = format!("/api/v1/property/abnormalities/{}", id(&a));
+    same("abnormality", &a, &c.wh.get(&abnormality).await?.1);
+    let (_, a) = c
+        .sales
+        .post(
+            &format!("{abnormality}/notify"),
+            json!({"notification": "电话通知采购李经理"}),
+        )
+        .await?;
+    same("notify", &a, &c.wh.get(&abnormality).await?.1);
+    let (st, count) =
+        c.wh.post(
+            &format!("{path}/counts"),
+            json!({"location": "KG-A01", "counted_qty": 67}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{count}");
+    let (_, counts) = c.wh.get(&format!("{path}/counts")).await?;
+    same("count", &count, &counts["items"][0]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_items_history_reads_in_the_policys_words() -> R {
+    let s = TestServer::start().await?;
+    let c = cast(&s).await?;
+    let item = registered(&c, "raw_material", "PA66 粒料", 100, None).await?;
+    let i = id(&item);
+    let (st, v) =
+        c.wh.post(
+            &format!("/api/v1/property/items/{i}/move"),
+            json!({"kind": "issue", "quantity": 30, "from_location": "KG-A01", "order_no": "WO-7"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (_, page) = c.wh.page(&format!("/property/items/{i}")).await?;
+    let history = page.split("id=\"history\"").nth(1).unwrap_or_default();
+    for words in [
+        "待检",
+        "已验证待登记",
+        "在库",
+        "结存",
+        "订单",
+        "WO-7",
+        "合格",
+    ] {
+        assert!(history.contains(words), "{words} missing from {history}");
+    }
+    for code in [
+        "pending_inspection",
+        "verified",
+        "registered",
+        "<b>balance",
+        "order_no",
+        "accepted",
+        "property_issue",
+    ] {
+        assert!(!history.contains(code), "{code} shown in {history}");
+    }
+    Ok(())
+}

@@ -2056,7 +2056,7 @@ pub async fn update_contact(
         "customer",
         saved.customer_id,
     )
-    .change("contact", saved.id, saved.id);
+    .change("contact", saved.name.clone(), saved.name.clone());
     entry.changes.extend(
         changes
             .into_iter()
@@ -2382,7 +2382,10 @@ pub struct OwnerPeriod {
     pub from_at: DateTime<Utc>,
     pub to_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
+    /// The user name of who made the change (or the CLI actor as recorded).
     pub changed_by: String,
+    /// Their display name.
+    pub changed_by_name: String,
 }
 
 pub async fn owners(state: &AppState, actor: &Actor, customer_id: i64) -> Result<Vec<OwnerPeriod>> {
@@ -2394,20 +2397,154 @@ pub async fn owners(state: &AppState, actor: &Actor, customer_id: i64) -> Result
             from_at: h.from_at,
             to_at: h.to_at,
             reason: h.reason,
+            changed_by_name: auth::store::user_by_name(&state.db, &h.changed_by)
+                .await?
+                .map_or_else(|| h.changed_by.clone(), |u| u.display_name),
             changed_by: h.changed_by,
         });
     }
     Ok(out)
 }
 
-/// The customer's change history from the audit log, newest first.
+/// The customer's change history (newest first, at most this many entries).
+const HISTORY_LIMIT: u64 = 200;
+
+/// The customer's audit entries as stored (codes and ids), for the API; contact phones are
+/// masked for roles that do not see phones.
 pub async fn history(
     state: &AppState,
     actor: &Actor,
     customer_id: i64,
 ) -> Result<Vec<crate::platform::audit_api::AuditView>> {
     visible(state, actor, customer_id).await?;
-    Ok(crate::platform::audit_api::history_of(&state.db, "customer", customer_id, 200).await?)
+    let mut entries =
+        crate::platform::audit_api::history_of(&state.db, "customer", customer_id, HISTORY_LIMIT)
+            .await?;
+    if !may_see_phones(&state.policy().policy.customers, actor) {
+        for e in &mut entries {
+            mask_phone_changes(&mut e.changes);
+        }
+    }
+    Ok(entries)
+}
+
+/// Fields of a customer's history that hold contact phones.
+fn is_phone_field(field: &str) -> bool {
+    matches!(field, "contact.phones" | "contact_phone" | "phones")
+}
+
+fn mask_phone_changes(changes: &mut serde_json::Value) {
+    fn mask(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => *s = model::mask_phone(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(mask),
+            _ => {}
+        }
+    }
+    if let Some(o) = changes.as_object_mut() {
+        for (_, pair) in o.iter_mut().filter(|(k, _)| is_phone_field(k)) {
+            mask(pair);
+        }
+    }
+}
+
+/// The customer's history as people read it: the policy's labels, people's names, phones
+/// masked for roles that do not see them.
+pub async fn history_lines(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+) -> Result<Vec<crate::platform::history::Line>> {
+    visible(state, actor, customer_id).await?;
+    let p = state.policy();
+    let labels = HistoryLabels {
+        policy: &p.policy.customers,
+        lang: i18n::current(),
+        phones: may_see_phones(&p.policy.customers, actor),
+    };
+    crate::platform::history::lines(state, "customer", customer_id, HISTORY_LIMIT, &labels).await
+}
+
+/// How a customer's audit entries read.
+struct HistoryLabels<'a> {
+    policy: &'a CustomerPolicy,
+    lang: i18n::Lang,
+    phones: bool,
+}
+
+impl HistoryLabels<'_> {
+    fn choice(&self, list: &str, code: &str) -> Option<String> {
+        self.policy
+            .choices(list)
+            .iter()
+            .find(|c| c.code == code)
+            .map(|c| c.name(self.lang.as_str()).to_owned())
+    }
+}
+
+impl crate::platform::history::Labels for HistoryLabels<'_> {
+    fn action(&self, action: &str) -> String {
+        let key = format!("customers.action_{action}");
+        crate::platform::history::label_or(self.lang, &key, action)
+    }
+
+    fn field(&self, field: &str) -> String {
+        let key = match field.strip_prefix("contact.") {
+            Some(f) => format!("contact.{f}"),
+            None => format!("customer.field.{field}"),
+        };
+        crate::platform::history::label_or(self.lang, &key, field)
+    }
+
+    fn value(&self, field: &str, value: &str) -> Option<String> {
+        // "name #12": the record's own id is no business of the reader.
+        let without_id = |v: &str| match v.rsplit_once(" #") {
+            Some((head, id)) if id.chars().all(|c| c.is_ascii_digit()) => head.to_owned(),
+            _ => v.to_owned(),
+        };
+        // "visit 2026-03-01 #5", "business_licence 执照.pdf (1024 bytes, sha256 …)": the
+        // leading code is a policy choice.
+        let leading = |list: &str, v: &str| {
+            let v = without_id(v);
+            let v = v.split(" (").next().unwrap_or(&v).to_owned();
+            match v.split_once(' ') {
+                Some((code, rest)) => {
+                    format!(
+                        "{} {rest}",
+                        self.choice(list, code).unwrap_or(code.to_owned())
+                    )
+                }
+                None => self.choice(list, &v).unwrap_or(v),
+            }
+        };
+        let list = match field {
+            "customer_type" => "types",
+            "stage" => "stages",
+            "region" => "regions",
+            "industry" => "industries",
+            "scale" => "scales",
+            "source" => "sources",
+            "contact.decision_role" => "decision_roles",
+            "interaction" => return Some(leading("interaction_kinds", value)),
+            "attachment" => return Some(leading("attachment_kinds", value)),
+            "contact" => return Some(without_id(value)),
+            f if is_phone_field(f) && !self.phones => {
+                return Some(
+                    value
+                        .split('、')
+                        .map(model::mask_phone)
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                );
+            }
+            _ => return None,
+        };
+        self.choice(list, value)
+    }
+
+    fn is_user(&self, field: &str) -> bool {
+        matches!(field, "owner_id" | "shared_with")
+    }
 }
 
 /// Users a customer can be shared with or transferred to (active sales staff).

@@ -15,7 +15,6 @@ use super::{
     InteractionInput, InteractionView, OwnerPeriod, TransferInput, UserRef, VisitPlanInput,
     VisitPlanView,
 };
-use crate::platform::audit_api::AuditView;
 use crate::platform::auth::model::{Authorized, ExportCustomers};
 use crate::platform::auth::{Actor, Role};
 use crate::platform::error::{Error, FieldError, Result};
@@ -431,7 +430,7 @@ struct DetailPage {
     contacts: Vec<ContactView>,
     interactions: Vec<InteractionView>,
     plans: Vec<VisitPlanView>,
-    history: Vec<AuditView>,
+    history: Vec<crate::platform::history::Line>,
     owners: Vec<OwnerPeriod>,
     shares: Vec<UserRef>,
     staff: Vec<UserRef>,
@@ -446,28 +445,6 @@ struct DetailPage {
 }
 
 impl DetailPage {
-    fn changes(&self, v: &serde_json::Value) -> Vec<(String, String, String)> {
-        let show = |v: &serde_json::Value| match v {
-            serde_json::Value::Null => "—".to_owned(),
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        v.as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, pair)| {
-                        (
-                            self.shell
-                                .t(&format!("customer.field.{k}"))
-                                .replace("customer.field.", ""),
-                            pair.get(0).map(show).unwrap_or_default(),
-                            pair.get(1).map(show).unwrap_or_default(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
     /// The file types the policy allows, for the file picker.
     fn accept(&self) -> String {
         self.lists
@@ -505,7 +482,7 @@ async fn detail(
         contacts: super::contacts(state, actor, id).await?,
         interactions: super::interactions(state, actor, id).await?,
         plans: super::visit_plans(state, actor, id).await?,
-        history: super::history(state, actor, id).await?,
+        history: super::history_lines(state, actor, id).await?,
         owners: super::owners(state, actor, id).await?,
         shares: super::shares(state, actor, id).await?,
         staff: super::sales_staff(state).await?,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod group_commit;
+pub mod history;
 pub mod http;
 pub mod i18n;
 pub mod input;

@@ -468,13 +468,30 @@ pub async fn ledger(state: &AppState, actor: &Actor, id: i64) -> Result<Vec<Move
 }
 
 /// The item's history from the audit log, newest first.
+/// An item's history (newest first, at most this many entries).
+const HISTORY_LIMIT: u64 = 500;
+
 pub async fn history(
     state: &AppState,
     actor: &Actor,
     id: i64,
 ) -> Result<Vec<crate::platform::audit_api::AuditView>> {
     visible_item(state, actor, id).await?;
-    Ok(crate::platform::audit_api::history_of(&state.db, "property_item", id, 500).await?)
+    Ok(
+        crate::platform::audit_api::history_of(&state.db, "property_item", id, HISTORY_LIMIT)
+            .await?,
+    )
+}
+
+/// An item's history as people read it (see [`crate::platform::history`]).
+pub async fn history_lines(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    labels: &dyn crate::platform::history::Labels,
+) -> Result<Vec<crate::platform::history::Line>> {
+    visible_item(state, actor, id).await?;
+    crate::platform::history::lines(state, "property_item", id, HISTORY_LIMIT, labels).await
 }
 
 // ------------------------------------------------------------------ notices (step 1)
@@ -980,7 +997,12 @@ pub async fn receive(
         am.update(&txn).await?;
     }
     txn.commit().await?;
-    views(state, &saved).await
+    // Each item as its GET shows it, balances included.
+    let mut out = Vec::with_capacity(saved.len());
+    for i in &saved {
+        out.push(self::item(state, actor, i.id).await?);
+    }
+    Ok(out)
 }
 
 // ------------------------------------------------------------------ verification (step 3)

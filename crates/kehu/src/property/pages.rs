@@ -17,7 +17,6 @@ use super::{
     RegisterInput, VerifyInput,
 };
 use crate::customers::io::Download;
-use crate::platform::audit_api::AuditView;
 use crate::platform::auth::Actor;
 use crate::platform::error::{Error, FieldError, Result};
 use crate::platform::http::extract::{FormBody, QueryParams};
@@ -134,6 +133,72 @@ impl Names {
             out.push("usage");
         }
         out
+    }
+}
+
+/// How an item's audit entries read: the policy's kinds and locations, the states, verdicts,
+/// instructions and document kinds in the page's language.
+struct HistoryLabels<'a> {
+    names: &'a Names,
+    lang: crate::platform::i18n::Lang,
+    /// Document id → file name, for steps that name the instruction they rest on.
+    documents: std::collections::HashMap<i64, String>,
+}
+
+impl HistoryLabels<'_> {
+    fn key(&self, prefix: &str, code: &str) -> String {
+        crate::platform::history::label_or(self.lang, &format!("{prefix}.{code}"), code)
+    }
+}
+
+impl crate::platform::history::Labels for HistoryLabels<'_> {
+    fn action(&self, action: &str) -> String {
+        self.key("property.action", action)
+    }
+
+    fn field(&self, field: &str) -> String {
+        self.key("property.field", field)
+    }
+
+    fn value(&self, field: &str, value: &str) -> Option<String> {
+        let words = |v: &str| v.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        Some(match field {
+            "state" => self.key("property.state", value),
+            "verdict" => self.key("property.verdict", value),
+            "instruction" => self.key("property.instruction", value),
+            "result" => crate::platform::history::label_or(
+                self.lang,
+                &format!("property.result_{value}"),
+                value,
+            ),
+            "location" | "from_location" | "to_location" => self.names.location(value),
+            // "GCYC-202601-0001 damaged × 2"
+            "abnormality" => {
+                let mut w = words(value);
+                if let Some(kind) = w.get_mut(1) {
+                    *kind = self.key("property.abn_kind", kind);
+                }
+                w.join(" ")
+            }
+            // "instruction scrap WO-1 · instruction 指示.pdf (31 bytes, sha256 …)", or an id
+            "document" => match value.parse::<i64>() {
+                Ok(id) => self.documents.get(&id).cloned().unwrap_or_default(),
+                Err(_) => {
+                    let (head, file) = value.split_once(" · ").unwrap_or((value, ""));
+                    let mut w = words(head);
+                    if let Some(kind) = w.first_mut() {
+                        *kind = self.key("property.doc", kind);
+                    }
+                    if let Some(instruction) = w.get_mut(1) {
+                        *instruction = self.key("property.instruction", instruction);
+                    }
+                    let file = file.split(" (").next().unwrap_or_default();
+                    let file = file.split_once(' ').map_or(file, |(_, name)| name);
+                    format!("{} · {file}", w.join(" ").trim())
+                }
+            },
+            _ => return None,
+        })
     }
 }
 
@@ -492,7 +557,7 @@ struct ItemPage {
     names: Names,
     i: ItemView,
     ledger: Vec<MovementView>,
-    history: Vec<AuditView>,
+    history: Vec<crate::platform::history::Line>,
     documents: Vec<DocumentView>,
     care: Vec<CareView>,
     abnormalities: Vec<AbnormalityView>,
@@ -513,28 +578,6 @@ impl ItemPage {
     fn docs(&self, kind: &str) -> Vec<&DocumentView> {
         self.documents.iter().filter(|d| d.kind == kind).collect()
     }
-    fn action(&self, a: &str) -> String {
-        let key = format!("property.action.{a}");
-        let t = self.shell.t(&key);
-        if t == key { a.to_owned() } else { t }
-    }
-    fn changes(&self, v: &serde_json::Value) -> String {
-        v.as_object()
-            .map(|o| {
-                o.iter()
-                    .map(|(k, pair)| {
-                        let show = |v: Option<&serde_json::Value>| match v {
-                            None | Some(serde_json::Value::Null) => "—".to_owned(),
-                            Some(serde_json::Value::String(s)) => s.clone(),
-                            Some(other) => other.to_string(),
-                        };
-                        format!("{k}: {} → {}", show(pair.get(0)), show(pair.get(1)))
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .unwrap_or_default()
-    }
 }
 
 async fn item_page_with(
@@ -549,12 +592,34 @@ async fn item_page_with(
         .await
         .is_ok();
     let today = super::today(state).to_string();
+    let names = Names::new(state, &shell);
+    let documents = super::documents(state, actor, id).await?;
+    let lang = crate::platform::i18n::current();
+    let label = |prefix: &str, code: &str| {
+        crate::platform::history::label_or(lang, &format!("{prefix}.{code}"), code)
+    };
+    let labels = HistoryLabels {
+        names: &names,
+        lang,
+        // "客户书面指示 报废 2026-03-02"
+        documents: documents
+            .iter()
+            .map(|d| {
+                let mut text = label("property.doc", &d.kind);
+                if let Some(i) = &d.instruction {
+                    text = format!("{text} {}", label("property.instruction", i));
+                }
+                (d.id, format!("{text} {}", shell.time(&d.created_at)))
+            })
+            .collect(),
+    };
+    let history = super::history_lines(state, actor, id, &labels).await?;
     Ok(ItemPage {
-        names: Names::new(state, &shell),
+        names,
         shell,
         ledger: super::ledger(state, actor, id).await?,
-        history: super::history(state, actor, id).await?,
-        documents: super::documents(state, actor, id).await?,
+        history,
+        documents,
         care: super::care_records(state, actor, id).await?,
         abnormalities: super::abnormalities_of(state, actor, id).await?,
         counts: super::counts_of(state, actor, id).await?,
