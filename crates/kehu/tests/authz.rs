@@ -512,7 +512,7 @@ async fn foreign_agreements(
         },
     )
     .await?;
-    let check_in = ag::CheckInput {
+    let check_in = ag::CustodyGoodsInput {
         item: Some("钢琴".into()),
         quantity: Some("1".into()),
         ..Default::default()

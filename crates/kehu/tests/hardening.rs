@@ -765,3 +765,60 @@ async fn a_customers_history_reads_in_the_policys_words_and_peoples_names() -> R
     }
     Ok(())
 }
+
+#[test]
+fn the_openapi_document_declares_what_the_server_takes() -> R {
+    let doc = serde_json::to_value(kehu::platform::http::openapi())?;
+    // Every path parameter is in its path; list filters are query parameters.
+    let mut declared_in_query = 0;
+    for (path, ops) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in ops.as_object().into_iter().flatten() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().unwrap_or_default();
+                match p["in"].as_str() {
+                    Some("path") => assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: {name} is no path parameter"
+                    ),
+                    Some("query") => declared_in_query += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(declared_in_query >= 41, "{declared_in_query}");
+    let schema = |name: &str| doc["components"]["schemas"][name].clone();
+    let body = |path: &str, method: &str| {
+        let r = doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+            ["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("#/components/schemas/")
+            .to_owned();
+        schema(&r)
+    };
+    // A create needs the name and the type; an edit needs neither.
+    let create = body("/api/v1/customers", "post");
+    assert_eq!(
+        create["required"],
+        json!(["full_name", "customer_type"]),
+        "{create}"
+    );
+    let edit = body("/api/v1/customers/{id}", "patch");
+    assert!(
+        edit["required"].as_array().is_none_or(|r| r.is_empty()),
+        "{edit}"
+    );
+    // Custody goods are described as what they are, not as a policy check's `{body}`.
+    let goods = body("/api/v1/property/custody/{id}/check-ins", "post");
+    for field in ["item", "quantity", "moved_on", "item_id"] {
+        assert!(goods["properties"].get(field).is_some(), "{field}: {goods}");
+    }
+    // An agreement's customer carries its full name.
+    assert!(
+        schema("AgreementCustomer")["properties"]
+            .get("full_name")
+            .is_some()
+    );
+    Ok(())
+}

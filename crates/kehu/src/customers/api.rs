@@ -25,7 +25,7 @@ use crate::platform::sheet;
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let mut router = OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, update))
         .routes(routes!(transfer))
@@ -41,7 +41,40 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_shares, add_share))
         .routes(routes!(remove_share))
         .routes(routes!(list_attachments, upload_attachment))
-        .routes(routes!(download_attachment, delete_attachment))
+        .routes(routes!(download_attachment, delete_attachment));
+    document_create(router.get_openapi_mut());
+    router
+}
+
+/// Creating and editing share one body, `CustomerInput`, in which every field is optional
+/// (an edit sends what it changes); a create needs the name and the type. The document says
+/// so with a schema of its own for the create, `NewCustomer`: `CustomerInput` with those two
+/// required.
+fn document_create(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Schema, schema::Ref};
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(input))) = components.schemas.get("CustomerInput") else {
+        return;
+    };
+    let mut create = input.clone();
+    create.required = vec!["full_name".into(), "customer_type".into()];
+    create.description =
+        Some("A new customer: `CustomerInput` with the name and type required.".into());
+    components
+        .schemas
+        .insert("NewCustomer".into(), RefOr::T(Schema::Object(create)));
+    let body = openapi
+        .paths
+        .paths
+        .get_mut("/api/v1/customers")
+        .and_then(|item| item.post.as_mut())
+        .and_then(|op| op.request_body.as_mut())
+        .and_then(|b| b.content.get_mut("application/json"));
+    if let Some(content) = body {
+        content.schema = Some(RefOr::Ref(Ref::from_schema_name("NewCustomer")));
+    }
 }
 
 /// Reads `kind` and `file` from a multipart request (after the caller has
@@ -410,10 +443,12 @@ pub struct ImportFailureDetail {
     pub message: String,
     /// Every problem as `rows[N].column_key`, for clients that show field errors.
     pub fields: Vec<crate::platform::error::FieldMessage>,
-    /// Every problem as row, column, reason (as in a 200 answer's `errors`).
+    /// Every problem as row, column, reason (as in a 200 answer's `errors`). Absent when the
+    /// file itself could not be read (the answer is then an `ErrorBody`).
+    #[serde(default)]
     pub errors: Vec<ImportRowError>,
-    /// Data rows in the file.
-    pub rows: usize,
+    /// Data rows in the file (absent when the file could not be read).
+    pub rows: Option<usize>,
 }
 
 impl ImportFailure {
@@ -439,7 +474,7 @@ impl ImportFailure {
                     })
                     .collect(),
                 errors: report.errors,
-                rows: report.rows,
+                rows: Some(report.rows),
             },
         }
     }

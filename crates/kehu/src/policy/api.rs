@@ -112,7 +112,7 @@ async fn replace(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct CheckInput {
+pub struct PolicyCheckInput {
     pub body: String,
 }
 
@@ -130,9 +130,12 @@ pub struct CheckResult {
 }
 
 /// Validate a policy document without applying it.
-#[utoipa::path(post, path = "/api/v1/policy/check", tag = "policy", request_body = CheckInput,
+#[utoipa::path(post, path = "/api/v1/policy/check", tag = "policy", request_body = PolicyCheckInput,
     responses((status = 200, body = CheckResult)))]
-async fn check(_actor: Actor, DocumentBody(input): DocumentBody<CheckInput>) -> Json<CheckResult> {
+async fn check(
+    _actor: Actor,
+    DocumentBody(input): DocumentBody<PolicyCheckInput>,
+) -> Json<CheckResult> {
     let lang = i18n::current();
     let issues = match Policy::from_toml(&input.body) {
         Ok(_) => Vec::new(),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AgreementFilter, CheckInput, ConsignmentInput, ConsignmentSummary, ConsignmentView,
+    AgreementFilter, ConsignmentInput, ConsignmentSummary, ConsignmentView, CustodyGoodsInput,
     CustodyInput, CustodySummary, CustodyView, PaymentInput, ReceiptInput, ReturnInput, SaleInput,
     SettlementInput, SettlementView, StatementView, VersionInput,
 };
@@ -287,26 +287,26 @@ async fn update_custody(
 }
 
 /// Check goods in (warehouse or sales): `item`, `spec`, `unit`, `quantity`, `moved_on`.
-#[utoipa::path(post, path = "/api/v1/property/custody/{id}/check-ins", tag = "property", params(("id" = i64, Path)), request_body = CheckInput,
+#[utoipa::path(post, path = "/api/v1/property/custody/{id}/check-ins", tag = "property", params(("id" = i64, Path)), request_body = CustodyGoodsInput,
     responses((status = 201, body = CustodyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check_in(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<i64>,
-    JsonBody(input): JsonBody<CheckInput>,
+    JsonBody(input): JsonBody<CustodyGoodsInput>,
 ) -> Result<Response> {
     Ok(created(super::check_in(&state, &actor, id, input).await?))
 }
 
 /// Check goods out (warehouse or sales): `item_id`, `quantity`, `moved_on`; 422 naming
 /// `quantity` when more than held.
-#[utoipa::path(post, path = "/api/v1/property/custody/{id}/check-outs", tag = "property", params(("id" = i64, Path)), request_body = CheckInput,
+#[utoipa::path(post, path = "/api/v1/property/custody/{id}/check-outs", tag = "property", params(("id" = i64, Path)), request_body = CustodyGoodsInput,
     responses((status = 201, body = CustodyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn check_out(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<i64>,
-    JsonBody(input): JsonBody<CheckInput>,
+    JsonBody(input): JsonBody<CustodyGoodsInput>,
 ) -> Result<Response> {
     Ok(created(super::check_out(&state, &actor, id, input).await?))
 }

@@ -199,20 +199,20 @@ fn check_period(f: &mut Fields, start: Option<NaiveDate>, end: Option<NaiveDate>
 
 /// A customer as shown beside its agreements.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CustomerRef {
+pub struct AgreementCustomer {
     pub id: i64,
     pub code: String,
     pub full_name: String,
 }
 
-fn customer_ref(labels: &HashMap<i64, Customer>, id: i64) -> CustomerRef {
+fn customer_ref(labels: &HashMap<i64, Customer>, id: i64) -> AgreementCustomer {
     match labels.get(&id) {
-        Some(l) => CustomerRef {
+        Some(l) => AgreementCustomer {
             id,
             code: l.code.clone(),
             full_name: l.full_name.clone(),
         },
-        None => CustomerRef {
+        None => AgreementCustomer {
             id,
             code: String::new(),
             full_name: String::new(),
@@ -307,7 +307,7 @@ fn required_version(v: Option<i64>) -> Result<i64> {
 pub struct ConsignmentSummary {
     pub id: i64,
     pub number: String,
-    pub customer: CustomerRef,
+    pub customer: AgreementCustomer,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     /// Decimal text, e.g. "0.60".
@@ -335,7 +335,7 @@ pub struct StockLine {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MovementView {
+pub struct AgreementMovement {
     pub id: i64,
     /// `receipt`, `sale`, `return` (consignment); `in`, `out` (custody).
     pub kind: String,
@@ -400,7 +400,7 @@ pub struct ConsignmentView {
     pub stock: Vec<StockLine>,
     /// Some item is still in stock (the agreement cannot end).
     pub goods_held: bool,
-    pub movements: Vec<MovementView>,
+    pub movements: Vec<AgreementMovement>,
     pub settlements: Vec<SettlementView>,
 }
 
@@ -457,9 +457,9 @@ fn consignment_movement_view(
     m: &cm::Model,
     items: &HashMap<i64, &ci::Model>,
     policy: &Policy,
-) -> MovementView {
+) -> AgreementMovement {
     let item = items.get(&m.item_id);
-    MovementView {
+    AgreementMovement {
         id: m.id,
         kind: m.kind.clone(),
         item_id: m.item_id,
@@ -1583,7 +1583,7 @@ pub fn statement_xlsx(s: &StatementView, lang: i18n::Lang) -> Result<Vec<u8>> {
 pub struct CustodySummary {
     pub id: i64,
     pub number: String,
-    pub customer: CustomerRef,
+    pub customer: AgreementCustomer,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     /// Yuan per month.
@@ -1692,7 +1692,7 @@ pub struct CustodyView {
     pub stock: Vec<CustodyStock>,
     /// Goods are still held (the agreement cannot end).
     pub goods_held: bool,
-    pub movements: Vec<MovementView>,
+    pub movements: Vec<AgreementMovement>,
     pub payments: Vec<PaymentView>,
     pub schedule: FeeScheduleView,
 }
@@ -1849,7 +1849,7 @@ async fn custody_view(state: &AppState, a: ka::Model, as_of: NaiveDate) -> Resul
             .rev()
             .map(|m| {
                 let item = by_id.get(&m.item_id);
-                MovementView {
+                AgreementMovement {
                     id: m.id,
                     kind: m.kind.clone(),
                     item_id: m.item_id,
@@ -2116,7 +2116,7 @@ pub async fn update_custody(
 
 /// Goods checked in (by name and specification, like consignment receipts) or out (by item).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-pub struct CheckInput {
+pub struct CustodyGoodsInput {
     /// Check-in: the item's name (a new name and spec makes a new item).
     pub item: Option<String>,
     pub spec: Option<String>,
@@ -2165,7 +2165,7 @@ pub async fn check_in(
     state: &AppState,
     actor: &Actor,
     id: i64,
-    input: CheckInput,
+    input: CustodyGoodsInput,
 ) -> Result<CustodyView> {
     custody_for(state, actor, id, Some(Action::Goods)).await?;
     let now = state.clock.now();
@@ -2274,7 +2274,7 @@ pub async fn check_out(
     state: &AppState,
     actor: &Actor,
     id: i64,
-    input: CheckInput,
+    input: CustodyGoodsInput,
 ) -> Result<CustodyView> {
     custody_for(state, actor, id, Some(Action::Goods)).await?;
     let now = state.clock.now();

@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::model::{self, Action};
 use super::{
-    Abilities, AgreementFilter, CheckInput, ConsignmentInput, ConsignmentSummary, ConsignmentView,
-    CustodyInput, CustodySummary, CustodyView, PaymentInput, ReceiptInput, ReturnInput, SaleInput,
-    SettlementInput, StatementView, VersionInput,
+    Abilities, AgreementFilter, ConsignmentInput, ConsignmentSummary, ConsignmentView,
+    CustodyGoodsInput, CustodyInput, CustodySummary, CustodyView, PaymentInput, ReceiptInput,
+    ReturnInput, SaleInput, SettlementInput, StatementView, VersionInput,
 };
 use crate::platform::auth::Actor;
 use crate::platform::error::{Error, FieldError, Result};
@@ -702,7 +702,7 @@ async fn check_in_submit(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<i64>,
-    FormBody(f): FormBody<CheckInput>,
+    FormBody(f): FormBody<CustodyGoodsInput>,
 ) -> Result<Response> {
     let r = super::check_in(&state, &actor, id, f).await;
     after_custody_form(&state, &actor, id, "goods", r).await
@@ -712,7 +712,7 @@ async fn check_out_submit(
     State(state): State<AppState>,
     actor: Actor,
     Path(id): Path<i64>,
-    FormBody(f): FormBody<CheckInput>,
+    FormBody(f): FormBody<CustodyGoodsInput>,
 ) -> Result<Response> {
     let r = super::check_out(&state, &actor, id, f).await;
     after_custody_form(&state, &actor, id, "goods", r).await
