@@ -51,6 +51,9 @@ enum Command {
         /// Policy file to apply at start when it differs from the one in force.
         #[arg(long, env = "KEHU_POLICY")]
         policy: Option<PathBuf>,
+        /// The address people reach Kehu at, for printed links (label QR codes).
+        #[arg(long, env = "KEHU_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -369,14 +372,13 @@ fn tr(key: &str, args: &[(&str, String)]) -> String {
     i18n::tr(Lang::from_env(), key, args)
 }
 
-fn load_config(cli: &Cli, bind: Option<String>, policy: Option<PathBuf>) -> anyhow::Result<Config> {
+fn load_config(cli: &Cli, serve: Overrides) -> anyhow::Result<Config> {
     Config::load(
         cli.config.as_deref(),
         &Overrides {
-            bind,
             data_dir: cli.data_dir.clone(),
             database_url: cli.database_url.clone(),
-            policy,
+            ..serve
         },
     )
 }
@@ -385,7 +387,7 @@ fn load_config(cli: &Cli, bind: Option<String>, policy: Option<PathBuf>) -> anyh
 /// the environment is for `serve` only; the first admin's generated password
 /// is printed whichever command created it.
 async fn open(cli: &Cli) -> anyhow::Result<App> {
-    let mut config = load_config(cli, None, None)?;
+    let mut config = load_config(cli, Overrides::default())?;
     config.policy = None;
     let app = App::prepare(
         config,
@@ -432,8 +434,20 @@ fn init_tracing(json: bool) {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Serve { bind, policy } => {
-            let config = load_config(&cli, bind.clone(), policy.clone())?;
+        Command::Serve {
+            bind,
+            policy,
+            public_url,
+        } => {
+            let config = load_config(
+                &cli,
+                Overrides {
+                    bind: bind.clone(),
+                    policy: policy.clone(),
+                    public_url: public_url.clone(),
+                    ..Default::default()
+                },
+            )?;
             init_tracing(config.log_format == "json");
             let bind = config.bind.clone();
             let app = App::prepare(
@@ -455,7 +469,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let config = load_config(&cli, None, None)?;
+            let config = load_config(&cli, Overrides::default())?;
             if config.is_sqlite() {
                 std::fs::create_dir_all(&config.data_dir)?;
             }

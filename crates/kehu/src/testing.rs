@@ -116,8 +116,18 @@ impl TestServer {
     }
 
     pub async fn start_with_clock(clock: Clock) -> anyhow::Result<TestServer> {
+        Self::start_with(clock, |_| {}).await
+    }
+
+    /// A server whose configuration `configure` changes first (e.g. a public URL).
+    pub async fn start_with(
+        clock: Clock,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestServer> {
         let db = TestDb::new().await?;
-        let app = App::prepare(db.config(), clock.clone(), Some(ADMIN_PASSWORD.to_owned())).await?;
+        let mut config = db.config();
+        configure(&mut config);
+        let app = App::prepare(config, clock.clone(), Some(ADMIN_PASSWORD.to_owned())).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let router = app.router();

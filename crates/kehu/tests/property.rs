@@ -1268,3 +1268,42 @@ async fn an_items_history_reads_in_the_policys_words() -> R {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_use_the_public_address_and_show_where_and_how_much() -> R {
+    let s = TestServer::start_with(kehu::platform::clock::Clock::system(), |c| {
+        c.public_url = Some("https://kehu.example.com".into());
+    })
+    .await?;
+    let c = cast(&s).await?;
+    let item = registered(&c, "raw_material", "PA66 粒料", 100, None).await?;
+    let i = id(&item);
+    let (_, label) = c.wh.page(&format!("/property/labels?ids={i}")).await?;
+    assert!(
+        label.contains(&format!("https://kehu.example.com/property/items/{i}")),
+        "{label}"
+    );
+    assert!(!label.contains("KEHU_PUBLIC_URL"), "no warning when set");
+    for shown in ["库位", "KG-A01", "数量", "100 件"] {
+        assert!(label.contains(shown), "{shown}: {label}");
+    }
+    // A gauge's register line says when its calibration falls due.
+    let gauge = registered(&c, "gauge", "卡尺", 1, Some("SN-1")).await?;
+    let (_, register) = c.wh.page("/property/register").await?;
+    assert!(register.contains("<th>库位</th>"), "{register}");
+    let due = gauge["calibration_due_on"].as_str().unwrap_or("?");
+    assert!(
+        register.contains(&format!("校准 {due}")),
+        "{due}: {register}"
+    );
+    // Without the setting the page says where the codes point, and that it is unset.
+    let plain = TestServer::start().await?;
+    let c = cast(&plain).await?;
+    let item = registered(&c, "raw_material", "PA66 粒料", 10, None).await?;
+    let (_, label) =
+        c.wh.page(&format!("/property/labels?ids={}", id(&item)))
+            .await?;
+    assert!(label.contains("KEHU_PUBLIC_URL"), "{label}");
+    assert!(label.contains(&plain.base), "{label}");
+    Ok(())
+}

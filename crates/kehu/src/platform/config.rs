@@ -26,6 +26,10 @@ pub struct Config {
     /// `text` or `json` request logs.
     #[serde(default = "default_log_format")]
     pub log_format: String,
+    /// The address people reach Kehu at (`https://kehu.example.com`), used for every printed
+    /// link such as a label's QR code, so a label stays valid whichever address printed it.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_log_format() -> String {
@@ -39,6 +43,24 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub policy: Option<PathBuf>,
+    pub public_url: Option<String>,
+}
+
+/// A public base URL as configured: `http(s)://host[:port][/path]`, without a trailing slash.
+pub fn check_public_url(url: &str) -> anyhow::Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or_default();
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || url.contains(char::is_whitespace) || url.contains(['?', '#']) {
+        anyhow::bail!(
+            "public_url (KEHU_PUBLIC_URL, --public-url) must be an http:// or https:// address \
+             such as https://kehu.example.com, not {url:?}"
+        );
+    }
+    Ok(url.to_owned())
 }
 
 impl Config {
@@ -75,7 +97,15 @@ impl Config {
         if let Some(v) = &o.policy {
             b = b.set_override("policy", v.to_string_lossy().as_ref())?;
         }
-        Ok(b.build()?.try_deserialize()?)
+        if let Some(v) = &o.public_url {
+            b = b.set_override("public_url", v.as_str())?;
+        }
+        let mut config: Config = b.build()?.try_deserialize()?;
+        config.public_url = match config.public_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(u) => Some(check_public_url(u)?),
+        };
+        Ok(config)
     }
 
     /// The database to use: the configured URL, else SQLite in the data directory.
@@ -100,6 +130,7 @@ impl Config {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             log_format: "text".into(),
+            public_url: None,
         }
     }
 }

@@ -298,7 +298,7 @@ fn to_view(
     state: &AppState,
     i: &items::Model,
     c: Option<&customers::entity::customers::Model>,
-    balances: Option<&Balances>,
+    balances: &Balances,
 ) -> ItemView {
     let p = state.policy();
     let pp = &p.policy.property;
@@ -317,15 +317,12 @@ fn to_view(
         received_qty: i.received_qty,
         balance: i.balance,
         balances: balances
-            .map(|b| {
-                b.iter()
-                    .map(|(l, q)| LocationQty {
-                        location: l.clone(),
-                        quantity: *q,
-                    })
-                    .collect()
+            .iter()
+            .map(|(l, q)| LocationQty {
+                location: l.clone(),
+                quantity: *q,
             })
-            .unwrap_or_default(),
+            .collect(),
         state: state_of(i),
         register_no: i.register_no.clone(),
         verdict: i.verdict.as_deref().and_then(Verdict::parse),
@@ -353,12 +350,20 @@ fn to_view(
     }
 }
 
+/// Items as the API returns them, each with its balances per location (as a GET of one shows
+/// it): two queries for the whole list.
 async fn views(state: &AppState, rows: &[items::Model]) -> Result<Vec<ItemView>> {
     let ids: Vec<i64> = rows.iter().map(|i| i.customer_id).collect();
     let names = customers::labels(&state.db, &ids).await?;
+    let item_ids: Vec<i64> = rows.iter().map(|i| i.id).collect();
+    let balances = store::balances_of(&state.db, &item_ids).await?;
+    let none = model::Balances::new();
     Ok(rows
         .iter()
-        .map(|i| to_view(state, i, names.get(&i.customer_id), None))
+        .map(|i| {
+            let b = balances.get(&i.id).unwrap_or(&none);
+            to_view(state, i, names.get(&i.customer_id), b)
+        })
         .collect())
 }
 
@@ -367,7 +372,7 @@ pub async fn item(state: &AppState, actor: &Actor, id: i64) -> Result<ItemView> 
     let i = visible_item(state, actor, id).await?;
     let b = store::balances(&state.db, id).await?;
     let names = customers::labels(&state.db, &[i.customer_id]).await?;
-    Ok(to_view(state, &i, names.get(&i.customer_id), Some(&b)))
+    Ok(to_view(state, &i, names.get(&i.customer_id), &b))
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams, utoipa::ToSchema)]
@@ -417,7 +422,7 @@ pub async fn find(state: &AppState, actor: &Actor, number: &str) -> Result<Vec<I
     let mut out = Vec::with_capacity(rows.len());
     for i in &rows {
         let b = store::balances(&state.db, i.id).await?;
-        out.push(to_view(state, i, names.get(&i.customer_id), Some(&b)));
+        out.push(to_view(state, i, names.get(&i.customer_id), &b));
     }
     Ok(out)
 }

@@ -951,8 +951,12 @@ pub struct Label {
     pub url: String,
 }
 
-/// The address of the item page as a phone would open it from the QR code.
-fn item_url(state: &AppState, headers: &HeaderMap, id: i64) -> String {
+/// Where printed links point: the configured public URL, else the address this browser used
+/// (then the page says the setting is missing, for a label outlives the browser).
+fn base_url(state: &AppState, headers: &HeaderMap) -> (String, bool) {
+    if let Some(url) = &state.config.public_url {
+        return (url.clone(), true);
+    }
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -962,7 +966,7 @@ fn item_url(state: &AppState, headers: &HeaderMap, id: i64) -> String {
     } else {
         "http"
     };
-    format!("{scheme}://{host}/property/items/{id}")
+    (format!("{scheme}://{host}"), false)
 }
 
 fn qr_svg(data: &str) -> Result<String> {
@@ -981,6 +985,26 @@ struct LabelsPage {
     shell: Shell,
     names: Names,
     labels: Vec<Label>,
+    /// Set when no public URL is configured: the address the codes use instead.
+    unset_base: Option<String>,
+}
+
+impl LabelsPage {
+    /// "KG-A01 原料库 70 kg、KG-A02 成品库 5 kg"
+    fn locations(&self, i: &ItemView) -> String {
+        i.balances
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} {} {}",
+                    self.names.location(&b.location),
+                    b.quantity,
+                    i.unit
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    }
 }
 
 #[derive(Deserialize)]
@@ -995,6 +1019,7 @@ async fn labels_page(
     headers: HeaderMap,
     QueryParams(q): QueryParams<LabelsQuery>,
 ) -> Result<Response> {
+    let (base, configured) = base_url(&state, &headers);
     let mut labels = Vec::new();
     for id in q
         .ids
@@ -1009,7 +1034,7 @@ async fn labels_page(
                 .arg("id", id)
                 .into());
         }
-        let url = item_url(&state, &headers, id);
+        let url = format!("{base}/property/items/{id}");
         labels.push(Label {
             qr_svg: qr_svg(&url)?,
             url,
@@ -1021,6 +1046,7 @@ async fn labels_page(
         names: Names::new(&state, &shell),
         shell,
         labels,
+        unset_base: (!configured).then_some(base),
     })
 }
 
@@ -1063,10 +1089,11 @@ const REGISTER_COLUMNS: &[Column] = &[
     Column::new("lot", "批号/序列号", "Lot / serial"),
     Column::new("balance", "数量", "Quantity"),
     Column::new("unit", "单位", "Unit"),
+    Column::new("location", "库位", "Location"),
     Column::new("state", "状态", "State"),
     Column::new("received", "接收日期", "Received"),
     Column::new("verdict", "验证结果", "Verification"),
-    Column::new("due", "校准/保养到期", "Calibration / maintenance due"),
+    Column::new("due", "到期", "Due"),
 ];
 
 #[derive(Template)]
@@ -1082,6 +1109,37 @@ impl RegisterPage {
     fn state(&self, s: &super::model::ItemState) -> String {
         t_state(&self.shell, s)
     }
+    /// Where it lies: each location with its quantity.
+    fn locations(&self, i: &ItemView) -> String {
+        i.balances
+            .iter()
+            .map(|b| format!("{} {}", self.names.location(&b.location), b.quantity))
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+    fn due(&self, i: &ItemView) -> String {
+        due_text(&self.shell, i)
+    }
+}
+
+/// What care falls due, where the item's kind has care: "校准 2026-06-01、保养 2026-09-01",
+/// "使用次数/额定寿命 900/1000".
+fn due_text(shell: &Shell, i: &ItemView) -> String {
+    let mut out = Vec::new();
+    if let Some(d) = i.calibration_due_on {
+        out.push(format!("{} {d}", shell.t("property.care.calibration")));
+    }
+    if let Some(d) = i.maintenance_due_on {
+        out.push(format!("{} {d}", shell.t("property.care.maintenance")));
+    }
+    if let Some(life) = i.rated_life {
+        out.push(format!(
+            "{} {}/{life}",
+            shell.t("property.care.usage"),
+            i.usage_count
+        ));
+    }
+    out.join("、")
 }
 
 fn lot_or_serial(i: &ItemView) -> String {
@@ -1116,8 +1174,16 @@ async fn register_page(
     }
     let shell = Shell::new("property.register");
     let names = Names::new(&state, &shell);
+    let page = RegisterPage {
+        printed_at: shell.time(&state.clock.now()),
+        names,
+        shell,
+        items,
+    };
     if wants_xlsx(&q) {
-        let rows: Vec<Vec<String>> = items
+        let (shell, names) = (&page.shell, &page.names);
+        let rows: Vec<Vec<String>> = page
+            .items
             .iter()
             .map(|i| {
                 vec![
@@ -1129,17 +1195,13 @@ async fn register_page(
                     lot_or_serial(i),
                     i.balance.to_string(),
                     i.unit.clone(),
-                    t_state(&shell, &i.state),
+                    page.locations(i),
+                    t_state(shell, &i.state),
                     shell.time(&i.received_at),
                     i.verdict
                         .map(|v| shell.t(&format!("property.verdict.{}", v.as_str())))
                         .unwrap_or_default(),
-                    [i.calibration_due_on, i.maintenance_due_on]
-                        .iter()
-                        .flatten()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    page.due(i),
                 ]
             })
             .collect();
@@ -1151,12 +1213,7 @@ async fn register_page(
             "property-register",
         );
     }
-    render(&RegisterPage {
-        printed_at: shell.time(&state.clock.now()),
-        names,
-        shell,
-        items,
-    })
+    render(&page)
 }
 
 const LEDGER_COLUMNS: &[Column] = &[

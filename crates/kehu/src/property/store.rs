@@ -157,8 +157,28 @@ pub async fn movements_of(
 
 /// Balance per location, replayed from the ledger.
 pub async fn balances(db: &impl ConnectionTrait, item_id: i64) -> Result<Balances> {
-    let mut b = Balances::new();
-    for m in movements_of(db, item_id).await? {
+    Ok(balances_of(db, &[item_id])
+        .await?
+        .remove(&item_id)
+        .unwrap_or_default())
+}
+
+/// [`balances`] of several items, replayed from their ledgers in one query.
+pub async fn balances_of(
+    db: &impl ConnectionTrait,
+    item_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Balances>> {
+    let mut out: std::collections::HashMap<i64, Balances> = std::collections::HashMap::new();
+    if item_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = movements::Entity::find()
+        .filter(movements::Column::ItemId.is_in(item_ids.iter().copied()))
+        .order_by_asc(movements::Column::Id)
+        .all(db)
+        .await?;
+    for m in rows {
+        let b = out.entry(m.item_id).or_default();
         if let Some(f) = &m.from_location {
             *b.entry(f.clone()).or_insert(0) -= m.quantity;
         }
@@ -166,8 +186,10 @@ pub async fn balances(db: &impl ConnectionTrait, item_id: i64) -> Result<Balance
             *b.entry(t.clone()).or_insert(0) += m.quantity;
         }
     }
-    b.retain(|_, q| *q != 0);
-    Ok(b)
+    for b in out.values_mut() {
+        b.retain(|_, q| *q != 0);
+    }
+    Ok(out)
 }
 
 /// The total of a balance map (the register's quantity).
