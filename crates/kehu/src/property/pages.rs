@@ -990,18 +990,12 @@ struct LabelsPage {
 }
 
 impl LabelsPage {
-    /// "KG-A01 原料库 70 kg、KG-A02 成品库 5 kg"
+    /// "KG-A01 70 kg、KG-A02 5 kg": the location codes, as the shelves are marked (a label is
+    /// small).
     fn locations(&self, i: &ItemView) -> String {
         i.balances
             .iter()
-            .map(|b| {
-                format!(
-                    "{} {} {}",
-                    self.names.location(&b.location),
-                    b.quantity,
-                    i.unit
-                )
-            })
+            .map(|b| format!("{} {} {}", b.location, b.quantity, i.unit))
             .collect::<Vec<_>>()
             .join("、")
     }
