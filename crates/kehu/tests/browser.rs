@@ -525,3 +525,250 @@ async fn print_pdf(wd: &WebDriver, name: &str) {
         let _ = std::fs::write(dir.join(format!("{name}.pdf")), pdf);
     }
 }
+
+/// axe-core's script: `KEHU_AXE_JS`, else where `.ci/run` installs it (npm, under target/).
+/// Missing: the test is skipped, unless `KEHU_REQUIRE_BROWSER=1`.
+fn axe_script() -> anyhow::Result<Option<String>> {
+    let path = std::env::var("KEHU_AXE_JS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/axe/node_modules/axe-core/axe.min.js"
+        )
+        .to_owned()
+    });
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Ok(Some(script)),
+        Err(e) if std::env::var("KEHU_REQUIRE_BROWSER").is_ok_and(|v| v == "1") => {
+            anyhow::bail!("axe-core not found at {path} ({e}) and KEHU_REQUIRE_BROWSER=1")
+        }
+        Err(_) => {
+            eprintln!("accessibility test skipped: axe-core is not installed at {path}");
+            Ok(None)
+        }
+    }
+}
+
+/// Records of every kind for the pages to show: a customer of `rep` with property from notice
+/// to abnormality and count, a consignment and a custody agreement with goods. Returns the
+/// customer's id.
+async fn seed(s: &TestServer) -> anyhow::Result<i64> {
+    use kehu::testing::Caller;
+    use serde_json::{Value, json};
+    let rep = Caller::for_user(s, s.add_user("rep", &["sales_rep"], None).await?).await?;
+    let wh = Caller::for_user(s, s.add_user("keeper", &["warehouse"], None).await?).await?;
+    let qa = Caller::for_user(s, s.add_user("qe", &["quality"], None).await?).await?;
+    let ok = |step: &str, (st, v): (reqwest::StatusCode, Value)| {
+        anyhow::ensure!(st.is_success(), "{step}: {st} {v}");
+        Ok(v)
+    };
+    let c = ok(
+        "customer",
+        rep.post(
+            "/api/v1/customers",
+            json!({"full_name": "宁波海曙精密模具有限公司", "customer_type": "dealer",
+                   "contact_name": "陈工", "contact_phone": "13900001234"}),
+        )
+        .await?,
+    )?;
+    let cid = c["id"].as_i64().unwrap_or_default();
+    ok(
+        "interaction",
+        rep.post(
+            &format!("/api/v1/customers/{cid}/interactions"),
+            json!({"kind": "visit", "summary": "上门拜访"}),
+        )
+        .await?,
+    )?;
+    let n = ok(
+        "notice",
+        rep.post(
+            "/api/v1/property/notices",
+            json!({"customer_id": cid, "order_no": "SO-1", "expected_on": "2026-12-31",
+                   "lines": [{"kind": "raw_material", "item_name": "PA66 粒料", "quantity": 100, "unit": "kg"}]}),
+        )
+        .await?,
+    )?;
+    let items = ok(
+        "receive",
+        wh.post(
+            &format!("/api/v1/property/notices/{}/receive", n["id"]),
+            json!({"line_id": n["lines"][0]["id"], "quantity": 100, "packaging_ok": true}),
+        )
+        .await?,
+    )?;
+    let item = &items[0];
+    let path = format!("/api/v1/property/items/{}", item["id"]);
+    let doc = ok(
+        "report",
+        qa.multipart(
+            &format!("{path}/documents"),
+            &[("kind", "report")],
+            Some(("report.pdf", b"%PDF-1.4 report".to_vec())),
+        )
+        .await?,
+    )?;
+    let v = ok(
+        "verify",
+        qa.post(
+            &format!("{path}/verify"),
+            json!({"verdict": "accepted", "report_document_id": doc["id"], "version": item["version"]}),
+        )
+        .await?,
+    )?;
+    ok(
+        "register",
+        wh.post(
+            &format!("{path}/register"),
+            json!({"location": "KG-A01", "version": v["version"]}),
+        )
+        .await?,
+    )?;
+    ok(
+        "abnormality",
+        wh.post(
+            &format!("{path}/abnormalities"),
+            json!({"kind": "damaged", "description": "外箱压损", "quantity": 1}),
+        )
+        .await?,
+    )?;
+    ok(
+        "count",
+        wh.post(
+            &format!("{path}/counts"),
+            json!({"location": "KG-A01", "counted_qty": 98}),
+        )
+        .await?,
+    )?;
+    let a = ok(
+        "consignment",
+        rep.post(
+            "/api/v1/property/consignment",
+            json!({"customer_id": cid, "start_date": "2026-01-01", "end_date": "2026-12-31"}),
+        )
+        .await?,
+    )?;
+    ok(
+        "consignment receipt",
+        wh.post(
+            &format!("/api/v1/property/consignment/{}/receipts", a["id"]),
+            json!({"item": "保温杯", "unit": "个", "quantity": "10", "unit_price": "120.00", "received_at": "2026-01-05"}),
+        )
+        .await?,
+    )?;
+    let k = ok(
+        "custody",
+        rep.post(
+            "/api/v1/property/custody",
+            json!({"customer_id": cid, "start_date": "2026-01-15", "monthly_fee": "300.00"}),
+        )
+        .await?,
+    )?;
+    ok(
+        "custody check-in",
+        wh.post(
+            &format!("/api/v1/property/custody/{}/check-ins", k["id"]),
+            json!({"item": "红木书柜", "unit": "件", "quantity": 10, "moved_on": "2026-01-20"}),
+        )
+        .await?,
+    )?;
+    Ok(cid)
+}
+
+/// Runs axe-core (WCAG 2.0/2.1 A and AA) on the current page; returns its violations as
+/// "rule: element" lines.
+async fn axe_violations(wd: &WebDriver, axe: &str) -> anyhow::Result<Vec<String>> {
+    wd.execute(axe, Vec::new()).await?;
+    let ret = wd
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.flatMap(v => v.nodes.map(n => v.id + ': ' + n.target.join(' ')))))
+               .catch(e => done(['axe failed: ' + e]));",
+            Vec::new(),
+        )
+        .await?;
+    Ok(ret.convert::<Vec<String>>()?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_as_every_role() -> anyhow::Result<()> {
+    let Some((_driver, wd)) = start_driver().await? else {
+        return Ok(());
+    };
+    let Some(axe) = axe_script()? else {
+        return Ok(());
+    };
+    let s = TestServer::start().await?;
+    let result = async {
+        let cid = seed(&s).await?;
+        let pages = [
+            "/".to_owned(),
+            "/customers".into(),
+            "/customers?overdue=true".into(),
+            "/customers/new".into(),
+            format!("/customers/{cid}"),
+            format!("/customers/{cid}/edit"),
+            "/customers/import".into(),
+            "/customers/transfer".into(),
+            "/property".into(),
+            "/property?list=abnormalities".into(),
+            "/property/notices/new".into(),
+            "/property/notices/1".into(),
+            "/property/notices/1/print".into(),
+            "/property/items/1".into(),
+            "/property/items/1/ledger".into(),
+            "/property/labels?ids=1".into(),
+            "/property/register".into(),
+            "/property/abnormalities/1".into(),
+            "/property/consignment".into(),
+            "/property/consignment/1".into(),
+            "/property/consignment/1/statement?month=2026-01".into(),
+            "/property/custody".into(),
+            "/property/custody/1".into(),
+            "/me".into(),
+            "/me/tokens".into(),
+            "/admin/users".into(),
+            "/admin/users/new".into(),
+            "/admin/users/2".into(),
+            "/admin/teams".into(),
+            "/admin/audit".into(),
+            "/admin/policy".into(),
+        ];
+        let mut found = Vec::new();
+        // Signed out: the login page.
+        wd.goto(s.url("/login")).await?;
+        for v in axe_violations(&wd, &axe).await? {
+            found.push(format!("(signed out) /login: {v}"));
+        }
+        for role in [
+            "admin",
+            "sales_manager",
+            "sales_rep",
+            "customer_service",
+            "quality",
+            "warehouse",
+            "engineering",
+            "finance",
+            "executive",
+        ] {
+            let user = format!("axe_{role}");
+            s.add_user(&user, &[role], None).await?;
+            sign_in(&wd, &s, &user).await?;
+            for page in &pages {
+                wd.goto(s.url(page)).await?;
+                for v in axe_violations(&wd, &axe).await? {
+                    found.push(format!("{role} {page}: {v}"));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "axe-core violations:\n{}",
+            found.join("\n")
+        );
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    wd.quit().await?;
+    result
+}

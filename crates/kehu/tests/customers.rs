@@ -823,6 +823,9 @@ async fn search_terms_follow_edits_and_survive_the_move_to_the_index() -> R {
     };
     let terms = count(&db).await?;
     assert!(terms.unwrap_or(0) > 20, "{terms:?}");
+    // One transaction, so one connection: a pooled connection that did not see the view
+    // dropped would still refuse to insert into it.
+    let txn = sea_orm::TransactionTrait::begin(&db).await?;
     for sql in [
         "DROP VIEW customer_terms",
         "CREATE TABLE customer_terms (term TEXT NOT NULL, customer_id INTEGER NOT NULL, \
@@ -832,8 +835,9 @@ async fn search_terms_follow_edits_and_survive_the_move_to_the_index() -> R {
         "DROP TABLE customer_search",
         "DELETE FROM seaql_migrations WHERE version LIKE 'm0005%'",
     ] {
-        db.execute_unprepared(sql).await?;
+        txn.execute_unprepared(sql).await?;
     }
+    txn.commit().await?;
     assert_eq!(count(&db).await?, terms, "the old table holds every term");
     // An upgrade that fails half-way (here: a name already taken) changes nothing.
     db.execute_unprepared("CREATE TABLE customer_search_terms (x INTEGER)")
