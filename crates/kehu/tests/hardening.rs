@@ -164,6 +164,20 @@ async fn an_attachment_over_the_limit_is_refused_by_its_declared_length_before_i
         answer.as_deref().is_some_and(|l| l.contains(" 422 ")),
         "{answer:?}"
     );
+    // An import file declared over the policy's 50 MiB, likewise.
+    let answer = declared_only(
+        &s,
+        &format!("{CUSTOMERS}/import?format=xlsx"),
+        &token,
+        "application/octet-stream",
+        60 * 1024 * 1024,
+        Duration::from_secs(20),
+    )
+    .await?;
+    assert!(
+        answer.as_deref().is_some_and(|l| l.contains(" 422 ")),
+        "{answer:?}"
+    );
     // A file over the limit sent in full is refused too, naming the field.
     let big = vec![b'%'; 11 * 1024 * 1024];
     let (st, v) = rep

@@ -517,15 +517,30 @@ async fn import(
     if !io::may_import(&actor) {
         return Err(Error::Forbidden);
     }
-    let bytes = axum::body::to_bytes(body, sheet::MAX_BYTES)
+    // Refused by its declared length before any of it is read, else read up to the limit.
+    let max = state
+        .policy()
+        .policy
+        .limits
+        .sheet()
+        .max_bytes
+        .min(sheet::MAX_BYTES);
+    let too_large = || {
+        Error::from(FieldError::text(
+            "file",
+            sheet::SheetError::TooLarge(sheet::Limit::Bytes(max)).message(i18n::current().as_str()),
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let bytes = axum::body::to_bytes(body, max)
         .await
-        .map_err(|_| {
-            Error::from(FieldError::text(
-                "file",
-                sheet::SheetError::TooLarge(sheet::Limit::Bytes(sheet::MAX_BYTES))
-                    .message(i18n::current().as_str()),
-            ))
-        })?;
+        .map_err(|_| too_large())?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
