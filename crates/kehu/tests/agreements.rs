@@ -270,8 +270,14 @@ async fn a_monthly_statement_holds_exactly_the_months_sales_in_the_policy_time_z
         .await?;
     assert_eq!(st, StatusCode::OK);
     assert!(
-        html.contains("寄售月度结算单") && html.contains("@page"),
+        html.contains("寄售月度结算单") && html.contains("class=\"card statement\""),
         "print page"
+    );
+    // Laid out for A4 by the stylesheet (pages carry no inline style).
+    let (_, css) = w.rep.page("/assets/kehu.css").await?;
+    assert!(
+        css.contains("@page { size: A4") && css.contains(".statement"),
+        "{css}"
     );
     assert!(html.contains(">430.50<") && html.contains(">17.22<") && html.contains(">413.28<"));
     let r = w

@@ -740,17 +740,7 @@ async fn every_page_passes_axe_as_every_role() -> anyhow::Result<()> {
         for v in axe_violations(&wd, &axe).await? {
             found.push(format!("(signed out) /login: {v}"));
         }
-        for role in [
-            "admin",
-            "sales_manager",
-            "sales_rep",
-            "customer_service",
-            "quality",
-            "warehouse",
-            "engineering",
-            "finance",
-            "executive",
-        ] {
+        for role in kehu::platform::auth::Role::ALL.map(|r| r.as_str()) {
             let user = format!("axe_{role}");
             s.add_user(&user, &[role], None).await?;
             sign_in(&wd, &s, &user).await?;
@@ -766,6 +756,63 @@ async fn every_page_passes_axe_as_every_role() -> anyhow::Result<()> {
             "axe-core violations:\n{}",
             found.join("\n")
         );
+        Ok::<_, anyhow::Error>(())
+    }
+    .await;
+    wd.quit().await?;
+    result
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_fit_a_phone_as_cards() -> anyhow::Result<()> {
+    let Some((_driver, wd)) = start_driver().await? else {
+        return Ok(());
+    };
+    let s = TestServer::start().await?;
+    let result = async {
+        seed(&s).await?;
+        sign_in(&wd, &s, "keeper").await?;
+        wd.set_window_rect(0, 0, 390, 844).await?;
+        for page in [
+            "/customers",
+            "/property",
+            "/property/register",
+            "/property/items/1",
+            "/property/items/1/ledger",
+        ] {
+            wd.goto(s.url(page)).await?;
+            // Nothing wider than the screen: no sideways scrolling, no cut-off columns.
+            let fits = wd
+                .execute(
+                    "return document.documentElement.scrollWidth <= window.innerWidth",
+                    Vec::new(),
+                )
+                .await?
+                .convert::<bool>()?;
+            assert!(fits, "{page} is wider than a phone");
+            // Each row a card: cells carry their column's name, shown beside the value.
+            let labelled = wd
+                .execute(
+                    "const cells = [...document.querySelectorAll('table.stacked tbody td')];
+                     const heading = td => td.closest('table').tHead.rows[0].cells[td.cellIndex];
+                     return cells.length > 0 && cells.every(td => getComputedStyle(td).display === 'block'
+                       && (td.hasAttribute('data-label') || !heading(td) || heading(td).textContent.trim() === ''));",
+                    Vec::new(),
+                )
+                .await?
+                .convert::<bool>()?;
+            assert!(labelled, "{page}: rows are not cards");
+        }
+        // A customer's name keeps to whole lines, not a character per line.
+        wd.goto(s.url("/customers")).await?;
+        let width = wd
+            .execute(
+                "return document.querySelector('#customers tbody td:nth-child(2) a').getBoundingClientRect().width",
+                Vec::new(),
+            )
+            .await?
+            .convert::<f64>()?;
+        assert!(width > 150.0, "the name is squeezed to {width} px");
         Ok::<_, anyhow::Error>(())
     }
     .await;
