@@ -55,8 +55,20 @@ enum Command {
         #[arg(long, env = "KEHU_PUBLIC_URL")]
         public_url: Option<String>,
     },
-    /// Apply database migrations and exit.
+    /// Create the database (and the first admin) or apply pending migrations, and exit.
     Migrate,
+    /// Write an online backup of the database to FILE while Kehu keeps running
+    /// (SQLite: a database file; PostgreSQL: a pg_dump archive).
+    Backup {
+        /// The backup file to write; it must not exist yet.
+        file: PathBuf,
+    },
+    /// Restore a backup into an empty data directory (SQLite) or an empty
+    /// database (--database-url), after checking its integrity and audit chain.
+    Restore {
+        /// A file written by `kehu backup` or by the scheduled backup.
+        file: PathBuf,
+    },
     /// Manage users.
     #[command(subcommand)]
     User(UserCmd),
@@ -239,18 +251,20 @@ enum UserCmd {
     Passwd { name: String },
     /// List users.
     List,
-    /// Disable a user: sessions end, tokens stop working.
+    /// Disable a user: sessions end, tokens are revoked for good.
     Disable {
         name: String,
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Re-enable a user.
+    /// Re-enable a user (its old sessions and tokens stay ended).
     Enable {
         name: String,
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Release a user's login lock-out after too many wrong passwords.
+    Unlock { name: String },
     /// Replace a user's roles.
     SetRoles {
         name: String,
@@ -313,9 +327,11 @@ enum PolicyCmd {
     /// Validate and store a policy file as a new version.
     Apply {
         file: PathBuf,
-        /// When it comes into force, RFC 3339 (default: now).
+        /// When it comes into force (default: now): a date such as 2027-01-01
+        /// (its start), a date and time 2027-01-01T08:00 in the policy's time
+        /// zone, or RFC 3339.
         #[arg(long)]
-        effective_from: Option<chrono::DateTime<chrono::Utc>>,
+        effective_from: Option<String>,
         #[arg(long, default_value = "applied with kehu policy apply")]
         comment: String,
     },
@@ -356,6 +372,13 @@ fn main() -> ExitCode {
     };
     match rt.block_on(run(cli)) {
         Ok(code) => code,
+        // `kehu policy show | head` closes the pipe early: not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             match e.downcast_ref::<Error>() {
                 Some(err) => eprintln!("kehu: {}", describe(err)),
@@ -383,20 +406,13 @@ fn load_config(cli: &Cli, serve: Overrides) -> anyhow::Result<Config> {
     )
 }
 
-/// A prepared app for one-shot commands (no listener). A policy file from
-/// the environment is for `serve` only; the first admin's generated password
-/// is printed whichever command created it.
+/// The existing database for a one-shot command: creates and migrates nothing
+/// (only `serve`, `migrate` and `restore` do). A policy file from the
+/// environment is for `serve` only.
 async fn open(cli: &Cli) -> anyhow::Result<App> {
     let mut config = load_config(cli, Overrides::default())?;
     config.policy = None;
-    let app = App::prepare(
-        config,
-        Clock::system(),
-        std::env::var("KEHU_ADMIN_PASSWORD").ok(),
-    )
-    .await?;
-    report_first_admin(&app.first_admin);
-    Ok(app)
+    App::open(config, Clock::system()).await
 }
 
 fn report_first_admin(first: &FirstAdmin) {
@@ -424,7 +440,10 @@ fn password_from_stdin() -> anyhow::Result<Option<String>> {
 fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEHU_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colour only for a person at a terminal: journald and log files get plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     if json {
         builder.json().init();
     } else {
@@ -448,7 +467,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ..Default::default()
                 },
             )?;
-            init_tracing(config.log_format == "json");
+            let json_logs = config.log_format == "json";
+            init_tracing(json_logs);
             let bind = config.bind.clone();
             let app = App::prepare(
                 config,
@@ -461,21 +481,60 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
             let addr = listener.local_addr()?;
-            println!(
-                "{}",
-                tr("cli.serving", &[("url", format!("http://{addr}"))])
-            );
+            let url = format!("http://{addr}");
+            if json_logs {
+                // One format on standard output, so a log collector parses every line.
+                tracing::info!(url = %url, "{}", tr("cli.serving", &[("url", url.clone())]));
+            } else {
+                println!("{}", tr("cli.serving", &[("url", url)]));
+            }
             kehu::serve(app, listener).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let config = load_config(&cli, Overrides::default())?;
-            if config.is_sqlite() {
-                std::fs::create_dir_all(&config.data_dir)?;
-            }
-            let db = kehu::platform::db::connect(&config.database_url()).await?;
-            kehu::platform::db::migrate(&db).await?;
+            // Creates the database (and the first admin) or brings it up to this version; a
+            // policy file from the environment is for `serve` only.
+            let mut config = load_config(&cli, Overrides::default())?;
+            config.policy = None;
+            let app = App::prepare(
+                config,
+                Clock::system(),
+                std::env::var("KEHU_ADMIN_PASSWORD").ok(),
+            )
+            .await?;
+            report_first_admin(&app.first_admin);
             println!("{}", tr("cli.migrated", &[]));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file } => {
+            let app = open(&cli).await?;
+            let taken =
+                kehu::platform::backup::take(&app.state, &AuditActor::command_line(), file).await?;
+            println!(
+                "{}",
+                tr(
+                    "cli.backup_done",
+                    &[
+                        ("file", taken.file.display().to_string()),
+                        ("size", human_size(taken.bytes)),
+                    ]
+                )
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file } => {
+            let config = load_config(&cli, Overrides::default())?;
+            let restored = kehu::platform::backup::restore(&config, file).await?;
+            println!(
+                "{}",
+                tr(
+                    "cli.restore_done",
+                    &[
+                        ("database", restored.database),
+                        ("count", restored.audit_entries.to_string()),
+                    ]
+                )
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::User(cmd) => user(&cli, cmd).await,
@@ -556,10 +615,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Changes made from the command line are attributed to the operating-system user.
 fn cli_actor() -> AuditActor {
-    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    AuditActor {
-        id: None,
-        name: format!("cli:{who}"),
+    AuditActor::command_line()
+}
+
+/// A file size for people: 1.4 MiB.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{size:.1} {}", UNITS[unit])
     }
 }
 
@@ -658,6 +729,17 @@ async fn user(cli: &Cli, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
                 "cli.user_disabled"
             };
             println!("{}", tr(key, &[("user", u.username)]));
+        }
+        UserCmd::Unlock { name } => {
+            let u = auth::get_user_by_name(state, name).await?;
+            let cleared = auth::release_lockout(state, &cli_actor(), u.id).await?;
+            println!(
+                "{}",
+                tr(
+                    "cli.user_unlocked",
+                    &[("user", u.username), ("count", cleared.to_string())]
+                )
+            );
         }
         UserCmd::SetRoles {
             name,
@@ -847,12 +929,13 @@ async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
         PolicyCmd::Show => {
             let app = open(cli).await?;
             let p = app.state.policy();
-            println!(
-                "# policy version {} (effective {})",
-                p.version,
-                p.effective_from.to_rfc3339()
-            );
-            print!("{}", p.body);
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{}",
+                kehu::policy::show_header(p.version, p.effective_from)
+            )?;
+            write!(out, "{}", kehu::policy::without_show_header(&p.body))?;
             Ok(ExitCode::SUCCESS)
         }
         PolicyCmd::Apply {
@@ -862,17 +945,31 @@ async fn policy(cli: &Cli, cmd: &PolicyCmd) -> anyhow::Result<ExitCode> {
         } => {
             let text =
                 std::fs::read_to_string(file).with_context(|| format!("{}", file.display()))?;
-            if let Err(issues) = Policy::from_toml(&text) {
+            // What `policy show` printed above the document is not part of it.
+            let text = kehu::policy::without_show_header(&text);
+            if let Err(issues) = Policy::from_toml(text) {
                 print_issues(file, &issues, lang);
                 return Ok(ExitCode::FAILURE);
             }
             let app = open(cli).await?;
             let now = app.state.clock.now();
+            let effective_from = match effective_from {
+                None => None,
+                Some(s) => {
+                    let tz = app.state.policy().policy.timezone();
+                    match kehu::policy::parse_effective_from(s, tz) {
+                        Some(t) => Some(t),
+                        None => {
+                            anyhow::bail!(tr("cli.effective_from_format", &[("value", s.clone())]))
+                        }
+                    }
+                }
+            };
             match policy_store::apply(
                 &app.state.db,
                 &cli_actor(),
-                &text,
-                *effective_from,
+                text,
+                effective_from,
                 comment,
                 now,
             )
@@ -1095,7 +1192,11 @@ async fn property(cli: &Cli, cmd: &PropertyCmd) -> anyhow::Result<ExitCode> {
     let done = i18n::with_lang(lang, async {
         match cmd {
             PropertyCmd::Find { number, .. } => {
-                for i in p::find(state, &actor, number).await? {
+                let found = p::find(state, &actor, number).await?;
+                if found.is_empty() {
+                    anyhow::bail!(tr("cli.property_none", &[("number", number.clone())]));
+                }
+                for i in found {
                     print_item(&i);
                 }
                 Ok(None)

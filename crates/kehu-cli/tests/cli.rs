@@ -31,6 +31,21 @@ fn run(db: &TestDb, args: &[&str], stdin: Option<&str>) -> anyhow::Result<Output
     Ok(child.wait_with_output()?)
 }
 
+/// A database created as an admin would: `kehu migrate` (which also creates `admin`).
+async fn initialised() -> anyhow::Result<TestDb> {
+    let db = TestDb::new().await?;
+    let out = run(&db, &["migrate"], None)?;
+    anyhow::ensure!(out.status.success(), "{}", text(&out.stderr));
+    Ok(db)
+}
+
+/// The URL a test opens a database at directly (to count rows, to tamper with it).
+fn url_of(db: &TestDb) -> String {
+    db.url
+        .clone()
+        .unwrap_or_else(|| kehu::platform::db::sqlite_url(db.data_dir.path()))
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -170,7 +185,7 @@ async fn user_add_token_and_curl_an_admin_api() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policy_check_reports_every_error_with_its_line() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+    let db = initialised().await?;
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("policy.toml");
     let text_in = kehu::policy::DEFAULT_POLICY_TOML
@@ -256,7 +271,7 @@ async fn policy_check_reports_every_error_with_its_line() -> anyhow::Result<()> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_verify_names_an_edited_entry() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+    let db = initialised().await?;
     for name in ["a1", "a2", "a3"] {
         let out = run(
             &db,
@@ -290,7 +305,7 @@ async fn audit_verify_names_an_edited_entry() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn environment_configures_cookies_and_tokens_can_be_revoked() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+    let db = initialised().await?;
     let out = run(&db, &["token", "create", "admin"], None)?;
     let token = text(&out.stdout).trim().to_owned();
     let mut cmd = kehu(&db);
@@ -658,7 +673,7 @@ async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sales_manager_added_to_a_team_without_one_leads_it() -> anyhow::Result<()> {
-    let db = TestDb::new().await?;
+    let db = initialised().await?;
     let ok = |out: &Output| {
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stdout)
@@ -763,5 +778,321 @@ async fn a_sales_manager_added_to_a_team_without_one_leads_it() -> anyhow::Resul
     kehu::customers::visible(&app.state, &actor("mgr2").await?, c.id).await?;
     let out = run(&db, &["team", "set-manager", "华东销售部", "rep"], None)?;
     assert!(!out.status.success(), "a sales rep cannot lead");
+    Ok(())
+}
+
+/// Customers in a database, read directly.
+async fn customers_in(url: &str) -> anyhow::Result<i64> {
+    let conn = Database::connect(url).await?;
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM customers",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no count"))?;
+    let n: i64 = row.try_get("", "n")?;
+    conn.close().await?;
+    Ok(n)
+}
+
+/// Whether a restore target is still as empty as it was: no database file in the data
+/// directory, or no tables in the PostgreSQL database.
+async fn is_empty(db: &TestDb) -> anyhow::Result<bool> {
+    match &db.url {
+        None => Ok(!db.data_dir.path().join("kehu.db").exists()),
+        Some(url) => {
+            let conn = Database::connect(url).await?;
+            let n = conn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+                ))
+                .await?
+                .len();
+            conn.close().await?;
+            Ok(n == 0)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_write_load_restores_with_an_intact_audit_chain() -> anyhow::Result<()>
+{
+    let db = initialised().await?;
+    let server = serve(&db)?;
+    let token = text(&run(&db, &["token", "create", "admin"], None)?.stdout)
+        .trim()
+        .to_owned();
+    // Writers keep creating customers (each with its audit entry) while the backup runs.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let (base, token, stop) = (server.base.clone(), token.clone(), stop.clone());
+        writers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut made = 0_u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = client
+                    .post(format!("{base}/api/v1/customers"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({
+                        "full_name": format!("负载测试{w}号客户{made}有限公司"),
+                        "customer_type": "dealer",
+                        "contact_name": "张三",
+                        "contact_phone": format!("139{w}{made:07}"),
+                        "confirm_duplicates": true,
+                    }))
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 201, "{}", r.text().await?);
+                made += 1;
+            }
+            anyhow::Ok(made)
+        }));
+    }
+    let url = url_of(&db);
+    while customers_in(&url).await? < 30 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let before = customers_in(&url).await?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("kehu-backup");
+    let out = tokio::task::spawn_blocking({
+        let (db_args, file) = (kehu(&db), file.clone());
+        move || -> anyhow::Result<Output> {
+            let mut c = db_args;
+            Ok(c.arg("backup").arg(&file).output()?)
+        }
+    })
+    .await??;
+    let after_backup = customers_in(&url).await?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut made = 0;
+    for w in writers {
+        made += w.await??;
+    }
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Backup written"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(after_backup > before, "writes went on during the backup");
+    let file = file.display().to_string();
+
+    // Restored into a new, empty place, the copy is whole and its chain intact.
+    let target = TestDb::new().await?;
+    let out = run(&target, &["restore", &file], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("audit chain intact"),
+        "{}",
+        text(&out.stdout)
+    );
+    let restored = customers_in(&url_of(&target)).await?;
+    assert!(
+        (before..=after_backup).contains(&restored),
+        "{before} ≤ {restored} ≤ {after_backup} (made {made})"
+    );
+    let out = run(&target, &["audit", "verify"], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let users = text(&run(&target, &["user", "list"], None)?.stdout);
+    assert!(users.starts_with("admin\t"), "{users}");
+
+    // A restore never overwrites: the same target again is refused.
+    let out = run(&target, &["restore", &file], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("restore only fills"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A backup whose audit chain was edited is refused, and leaves its target empty.
+    let conn = Database::connect(url_of(&target)).await?;
+    conn.execute_unprepared("UPDATE audit_log SET actor_name = 'mallory' WHERE seq = 2")
+        .await?;
+    conn.close().await?;
+    let tampered = dir.path().join("tampered");
+    let out = run(&target, &["backup", &tampered.display().to_string()], None)?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let empty = TestDb::new().await?;
+    let out = run(&empty, &["restore", &tampered.display().to_string()], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("audit chain is broken at entry 2"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(is_empty(&empty).await?, "a refused restore leaves nothing");
+
+    // A damaged file is refused by the integrity check.
+    let bytes = std::fs::read(&file)?;
+    let damaged = dir.path().join("damaged");
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2])?;
+    let out = run(&empty, &["restore", &damaged.display().to_string()], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("damaged"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(is_empty(&empty).await?);
+
+    // A backup never overwrites a file either.
+    let out = run(&db, &["backup", &file], None)?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("exists already"),
+        "{}",
+        text(&out.stderr)
+    );
+    drop(server);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_refuse_a_place_without_a_kehu_database_and_create_nothing() -> anyhow::Result<()>
+{
+    let commands: [&[&str]; 5] = [
+        &["audit", "verify"],
+        &["user", "list"],
+        &["team", "list"],
+        &["policy", "show"],
+        &["backup", "/tmp/never-written.db"],
+    ];
+    let db = TestDb::new().await?;
+    if db.url.is_none() {
+        let missing = db.data_dir.path().join("typo");
+        for args in commands {
+            let out = Command::new(env!("CARGO_BIN_EXE_kehu"))
+                .arg("--data-dir")
+                .arg(&missing)
+                .args(args)
+                .env("KEHU_LANG", "en")
+                .env_remove("KEHU_DATABASE_URL")
+                .output()?;
+            assert!(!out.status.success(), "{args:?}");
+            let err = text(&out.stderr);
+            assert!(
+                err.contains(&missing.display().to_string()) && err.contains("does not exist"),
+                "{args:?}: {err}"
+            );
+            assert!(!missing.exists(), "{args:?} created the directory");
+        }
+    }
+    // An existing directory (or PostgreSQL database) without Kehu in it.
+    for args in commands {
+        let out = run(&db, args, None)?;
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("holds no Kehu database"), "{args:?}: {err}");
+        assert!(is_empty(&db).await?, "{args:?} created a database");
+    }
+    assert!(!std::path::Path::new("/tmp/never-written.db").exists());
+    if db.url.is_none() {
+        // One server per SQLite data directory.
+        let db = initialised().await?;
+        let first = serve(&db)?;
+        let out = kehu(&db)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .output()?;
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("another kehu serve"),
+            "{}",
+            text(&out.stderr)
+        );
+        drop(first);
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_actor_is_the_real_user_and_policy_show_applies_back_unchanged()
+-> anyhow::Result<()> {
+    let db = initialised().await?;
+    let out = kehu(&db)
+        .args(["team", "add", "华南销售部"])
+        .env("USER", "somebody-else")
+        .output()?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let whoami = Command::new("id").arg("-un").output()?;
+    let me = text(&whoami.stdout).trim().to_owned();
+    let conn = Database::connect(url_of(&db)).await?;
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT actor_name FROM audit_log WHERE entity_type = 'team' ORDER BY seq DESC",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no audit entry"))?;
+    let actor: String = row.try_get("", "actor_name")?;
+    conn.close().await?;
+    assert_eq!(actor, format!("cli:{me}"));
+
+    // `policy show` applied again stores the same text: one header, never two.
+    let dir = tempfile::tempdir()?;
+    let shown = dir.path().join("policy.toml");
+    let first = text(&run(&db, &["policy", "show"], None)?.stdout);
+    std::fs::write(&shown, &first)?;
+    let out = run(
+        &db,
+        &[
+            "policy",
+            "apply",
+            &shown.display().to_string(),
+            "--effective-from",
+            "2099-01-01",
+        ],
+        None,
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        &db,
+        &["policy", "apply", &shown.display().to_string()],
+        None,
+    )?;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again = text(&run(&db, &["policy", "show"], None)?.stdout);
+    assert_eq!(again.matches("# policy version").count(), 1, "{again}");
+    assert_eq!(
+        again.split_once('\n').map(|x| x.1),
+        first.split_once('\n').map(|x| x.1)
+    );
+    let out = run(
+        &db,
+        &[
+            "policy",
+            "apply",
+            &shown.display().to_string(),
+            "--effective-from",
+            "soon",
+        ],
+        None,
+    )?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--effective-from"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A bad policy given to `serve` is described in the operator's language.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        kehu::policy::DEFAULT_POLICY_TOML.replacen("session_hours = 12", "session_hours = 0", 1),
+    )?;
+    let out = kehu(&db)
+        .args(["serve", "--bind", "127.0.0.1:0", "--policy"])
+        .arg(&bad)
+        .output()?;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    let chinese = err.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    assert!(err.contains("session_hours") && !chinese, "{err}");
     Ok(())
 }

@@ -8,6 +8,7 @@ mod m0003_property;
 mod m0004_property_agreements;
 mod m0005_customer_search;
 mod m0006_drop_write_lock;
+mod m0007_backup_runs;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_property_agreements::Migration),
             Box::new(m0005_customer_search::Migration),
             Box::new(m0006_drop_write_lock::Migration),
+            Box::new(m0007_backup_runs::Migration),
         ]
     }
 }

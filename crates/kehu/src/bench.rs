@@ -125,8 +125,12 @@ impl BenchDb {
 
 /// Customers in the database (migrating it first, so a new one counts 0).
 pub async fn customer_count(db: &BenchDb) -> anyhow::Result<u64> {
-    if db.config.is_sqlite() {
-        std::fs::create_dir_all(&db.config.data_dir)?;
+    // A SQLite file named on the command line gets its directory; nothing else is created.
+    if let Some(dir) = crate::platform::db::sqlite_file(&db.url())
+        .and_then(|f| f.parent().map(std::path::Path::to_path_buf))
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)?;
     }
     let conn = crate::platform::db::connect(&db.url()).await?;
     crate::platform::db::migrate(&conn).await?;

@@ -794,3 +794,175 @@ async fn api_calls_get_no_cookie_and_the_login_page_gets_its_csrf_cookie() -> R 
     assert!(cookies.iter().any(|c| c.contains("csrf")), "{cookies:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_user_revokes_its_tokens_for_good() -> R {
+    let s = TestServer::start().await?;
+    let admin = s.admin().await?;
+    let id = s.add_user("leaver", &["sales_rep"], None).await?;
+    let token = s.token(id).await?;
+    let me = |t: String| {
+        let c = s.client();
+        let url = s.url("/api/v1/me");
+        async move { anyhow::Ok(c.get(url).bearer_auth(t).send().await?.status()) }
+    };
+    assert_eq!(me(token.clone()).await?, StatusCode::OK);
+    let user = body(
+        admin
+            .get(s.url(&format!("/api/v1/users/{id}")))
+            .send()
+            .await?,
+    )
+    .await?;
+    let r = admin
+        .post(s.url(&format!("/api/v1/users/{id}/disable")))
+        .json(&json!({"version": user["version"], "reason": "离职"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    let user = body(r).await?;
+    assert_eq!(me(token.clone()).await?, StatusCode::UNAUTHORIZED);
+    let r = admin
+        .post(s.url(&format!("/api/v1/users/{id}/enable")))
+        .json(&json!({"version": user["version"]}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        me(token).await?,
+        StatusCode::UNAUTHORIZED,
+        "re-enabling brings no old token back"
+    );
+    let audit = body(
+        admin
+            .get(s.url("/api/v1/audit?entity_type=api_token&action=revoke"))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(audit["total"], 1, "{audit}");
+    assert_eq!(audit["items"][0]["reason"], "离职", "{audit}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_releases_a_login_lock_out() -> R {
+    let s = TestServer::start().await?;
+    let id = s.add_user("clumsy", &["sales_rep"], None).await?;
+    let c = s.client();
+    let login = |password: String| {
+        let (c, url) = (c.clone(), s.url("/api/v1/session"));
+        async move {
+            anyhow::Ok(
+                c.post(url)
+                    .json(&json!({"username": "clumsy", "password": password}))
+                    .send()
+                    .await?
+                    .status(),
+            )
+        }
+    };
+    for i in 0..5 {
+        assert_eq!(login(format!("wrong{i}")).await?, StatusCode::UNAUTHORIZED);
+    }
+    let right = kehu::testing::password_of("clumsy");
+    assert_eq!(login(right.clone()).await?, StatusCode::TOO_MANY_REQUESTS);
+    let admin = s.admin().await?;
+    let (status, page) = {
+        let r = admin
+            .get(s.url(&format!("/admin/users/{id}")))
+            .send()
+            .await?;
+        (r.status(), r.text().await?)
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("/admin/users/{id}/unlock")),
+        "the page offers the release"
+    );
+    let r = admin
+        .post(s.url(&format!("/api/v1/users/{id}/unlock")))
+        .json(&json!({}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(body(r).await?["cleared"], 5);
+    assert_eq!(login(right).await?, StatusCode::CREATED);
+    let audit = body(
+        admin
+            .get(s.url(&format!(
+                "/api/v1/audit?entity_type=user&entity_id={id}&action=unlock"
+            )))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(audit["total"], 1, "{audit}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_backups_appear_at_their_time_and_only_the_newest_are_kept() -> R {
+    use chrono::TimeZone;
+    use kehu::platform::backup::run_scheduled;
+    use kehu::platform::clock::Clock;
+    let tz = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(|| anyhow::anyhow!("tz"))?;
+    let at = |d: u32, h: u32, m: u32| {
+        tz.with_ymd_and_hms(2026, 6, d, h, m, 0)
+            .single()
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .ok_or_else(|| anyhow::anyhow!("time"))
+    };
+    let clock = Clock::fixed(at(1, 1, 0)?);
+    let s = TestServer::start_with_clock(clock.clone()).await?;
+    let dir = s.db.data_dir.path().join("backups");
+    let files = || -> anyhow::Result<Vec<String>> {
+        let mut v: Vec<String> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        v.sort();
+        Ok(v)
+    };
+    let ext = if s.db.is_postgres() { "pgdump" } else { "db" };
+    // The first pass catches up with the slot it missed (yesterday's 02:00) …
+    assert!(run_scheduled(&s.state).await?.is_some());
+    assert_eq!(files()?, vec![format!("kehu-20260531-0200.{ext}")]);
+    // … and the next backup waits for 02:00.
+    clock.set(at(1, 1, 59)?);
+    assert!(run_scheduled(&s.state).await?.is_none());
+    clock.set(at(1, 2, 0)?);
+    let taken = run_scheduled(&s.state)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no backup at 02:00"))?;
+    assert!(taken.bytes > 0);
+    assert_eq!(files()?.len(), 2);
+    assert_eq!(files()?[1], format!("kehu-20260601-0200.{ext}"));
+    clock.set(at(1, 23, 0)?);
+    assert!(run_scheduled(&s.state).await?.is_none(), "once a day");
+    // The default policy keeps 14: by the 16th day the three oldest are gone.
+    for day in 2..=16 {
+        clock.set(at(day, 2, 30)?);
+        assert!(run_scheduled(&s.state).await?.is_some(), "day {day}");
+    }
+    let kept = files()?;
+    assert_eq!(kept.len(), 14, "{kept:?}");
+    assert_eq!(kept[0], format!("kehu-20260603-0200.{ext}"));
+    assert_eq!(kept[13], format!("kehu-20260616-0200.{ext}"));
+    // Each run is audited.
+    let n = s
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            s.state.db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'backup'",
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?;
+    assert_eq!(n, Some(17));
+    Ok(())
+}

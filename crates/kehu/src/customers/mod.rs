@@ -47,15 +47,8 @@ use crate::policy::{CustomerPolicy, Policy};
 /// lists, else own, shared and (for managers) the team's customers.
 pub async fn read_scope(state: &AppState, actor: &Actor) -> Result<Scope> {
     let policy = state.policy();
-    let all = actor.has_role(Role::Admin)
-        || actor.roles.iter().any(|r| {
-            policy
-                .policy
-                .customers
-                .read_all_roles
-                .iter()
-                .any(|n| n == r.as_str())
-        });
+    let all =
+        actor.has_role(Role::Admin) || actor.has_any_role(&policy.policy.customers.read_all_roles);
     if all {
         return Ok(Scope::All);
     }
@@ -146,10 +139,7 @@ pub async fn labels(
 }
 
 fn may_see_phones(policy: &CustomerPolicy, actor: &Actor) -> bool {
-    actor
-        .roles
-        .iter()
-        .any(|r| policy.phone_roles.iter().any(|n| n == r.as_str()))
+    actor.has_any_role(&policy.phone_roles)
 }
 
 // ------------------------------------------------------------------ views
@@ -508,11 +498,6 @@ fn parse_date(
     }
 }
 
-/// Yuan text ("5,000,000.00", "500万" is not accepted) to fen.
-fn parse_money(s: &str) -> Option<i64> {
-    crate::platform::input::parse_yuan(s)
-}
-
 fn lang() -> String {
     i18n::current().as_str().to_owned()
 }
@@ -614,7 +599,7 @@ fn apply_fields(
         c.legal_representative = v;
     }
     match clean(&input.registered_capital) {
-        Some(Some(s)) => match parse_money(&s) {
+        Some(Some(s)) => match crate::platform::input::parse_yuan(&s) {
             Some(fen) => c.registered_capital_fen = Some(fen),
             None => f.push(FieldError::new("registered_capital", "error.money_format")),
         },
@@ -2156,7 +2141,7 @@ pub async fn interactions(
 
 /// Whether the actor's roles may record interactions (policy `customers.interaction_roles`).
 pub fn may_record_interactions(state: &AppState, actor: &Actor) -> bool {
-    actor.can_in(auth::Permission::RecordInteractions, &state.policy().policy)
+    actor.has_any_role(&state.policy().policy.customers.interaction_roles)
 }
 
 /// Records a visit, call, mail, meeting or WeChat exchange on a customer the
@@ -2650,13 +2635,22 @@ mod tests {
 
     #[test]
     fn money_is_parsed_to_fen_without_floats() {
-        assert_eq!(parse_money("5000000"), Some(500_000_000));
-        assert_eq!(parse_money("5,000,000.50"), Some(500_000_050));
-        assert_eq!(parse_money("0.01"), Some(1));
-        assert_eq!(parse_money("1.001"), None);
-        assert_eq!(parse_money("-5"), None);
-        assert_eq!(parse_money("五百万"), None);
-        assert_eq!(parse_money("92233720368547758.07"), None);
+        assert_eq!(
+            crate::platform::input::parse_yuan("5000000"),
+            Some(500_000_000)
+        );
+        assert_eq!(
+            crate::platform::input::parse_yuan("5,000,000.50"),
+            Some(500_000_050)
+        );
+        assert_eq!(crate::platform::input::parse_yuan("0.01"), Some(1));
+        assert_eq!(crate::platform::input::parse_yuan("1.001"), None);
+        assert_eq!(crate::platform::input::parse_yuan("-5"), None);
+        assert_eq!(crate::platform::input::parse_yuan("五百万"), None);
+        assert_eq!(
+            crate::platform::input::parse_yuan("92233720368547758.07"),
+            None
+        );
         assert_eq!(fen_to_yuan(500_000_050), "5000000.50");
     }
 

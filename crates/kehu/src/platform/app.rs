@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use super::auth::{self, FirstAdmin};
 use super::clock::Clock;
 use super::config::Config;
+use super::datadir::{self, DataDirLock};
 use super::db;
 use super::error::Result;
 use super::state::AppState;
@@ -18,6 +19,8 @@ use crate::policy::store as policy_store;
 pub struct App {
     pub state: AppState,
     pub first_admin: FirstAdmin,
+    /// On SQLite, the data directory's lock, held as long as the app lives.
+    _lock: Option<DataDirLock>,
 }
 
 /// The process-wide metrics recorder (a recorder can be installed only once,
@@ -40,18 +43,26 @@ fn metrics_handle() -> Option<PrometheusHandle> {
 }
 
 impl App {
-    /// Connects (creating the data directory for SQLite), migrates, applies
-    /// the configured policy file if it changed, and creates `admin` on the
-    /// first start.
+    /// Connects (creating the SQLite database's directory and taking its lock, so a second
+    /// server on it is refused), migrates, applies the configured policy file if it changed,
+    /// and creates `admin` on the first start. For `serve`; other commands use [`App::open`].
     pub async fn prepare(
         config: Config,
         clock: Clock,
         admin_password: Option<String>,
     ) -> anyhow::Result<App> {
-        if config.is_sqlite() {
-            std::fs::create_dir_all(&config.data_dir)?;
-        }
         let url = config.database_url();
+        let lock = match db::sqlite_file(&url) {
+            Some(file) => {
+                let dir = match file.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => std::path::PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir)?;
+                Some(DataDirLock::acquire(&dir)?)
+            }
+            None => None,
+        };
         let conn = db::connect(&url).await?;
         db::migrate(&conn).await?;
         let policy_file = config.policy.clone();
@@ -59,14 +70,19 @@ impl App {
         if let Some(path) = policy_file {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", path.display()))?;
+            let text = crate::policy::without_show_header(&text).to_owned();
             if text != state.policy().body {
-                policy_store::apply(
-                    &state.db,
-                    &super::audit::AuditActor::system(),
-                    &text,
-                    None,
-                    &format!("applied from {} at start", path.display()),
-                    state.clock.now(),
+                // Field messages in the operator's language (KEHU_LANG), like the rest.
+                super::i18n::with_lang(
+                    super::i18n::Lang::from_env(),
+                    policy_store::apply(
+                        &state.db,
+                        &super::audit::AuditActor::system(),
+                        &text,
+                        None,
+                        &format!("applied from {} at start", path.display()),
+                        state.clock.now(),
+                    ),
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("policy file {}: {}", path.display(), describe(&e)))?;
@@ -74,7 +90,23 @@ impl App {
             }
         }
         let first_admin = auth::ensure_first_admin(&state, admin_password).await?;
-        Ok(App { state, first_admin })
+        Ok(App {
+            state,
+            first_admin,
+            _lock: lock,
+        })
+    }
+
+    /// Opens an existing Kehu database for a one-shot command: creates nothing, migrates
+    /// nothing, and refuses a data directory or database that holds no Kehu database.
+    pub async fn open(config: Config, clock: Clock) -> anyhow::Result<App> {
+        let conn = datadir::connect_existing(&config).await?;
+        let state = AppState::new(conn, config, clock, metrics_handle()).await?;
+        Ok(App {
+            state,
+            first_admin: FirstAdmin::Exists,
+            _lock: None,
+        })
     }
 
     pub fn router(&self) -> axum::Router {

@@ -34,6 +34,20 @@ impl AuditActor {
             name: "system".into(),
         }
     }
+
+    /// A command run from the shell: `cli:<user>`, the operating-system user of the process's
+    /// real user id (not `$USER`, which anyone can set), or `cli:uid<N>` when it has no name.
+    pub fn command_line() -> Self {
+        let uid = nix::unistd::getuid();
+        let who = match nix::unistd::User::from_uid(uid) {
+            Ok(Some(u)) => u.name,
+            _ => format!("uid{uid}"),
+        };
+        AuditActor {
+            id: None,
+            name: format!("cli:{who}"),
+        }
+    }
 }
 
 /// One change to append. `changes` maps a field to `[old, new]`.

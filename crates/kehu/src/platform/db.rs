@@ -117,3 +117,176 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// The pool's connections, open and idle, for `/metrics`.
+pub fn pool_usage(db: &Db) -> (u32, usize) {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => (0, 0),
+    }
+}
+
+/// A database URL split into the URL without its password and the password (percent-decoded),
+/// so the password can travel to `pg_dump` in its environment instead of its command line,
+/// and never appears in a message.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_owned(), None);
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_owned(), None);
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) => {
+            let password = urlencoding::decode(password)
+                .map(|p| p.into_owned())
+                .unwrap_or_else(|_| password.to_owned());
+            (format!("{scheme}://{user}@{host}{path}"), Some(password))
+        }
+        None => (url.to_owned(), None),
+    }
+}
+
+/// The URL as it may be shown: the password replaced by `***`.
+pub fn redacted(url: &str) -> String {
+    match split_password(url) {
+        (bare, Some(_)) => match bare.split_once("://") {
+            Some((scheme, rest)) => match rest.split_once('@') {
+                Some((user, host)) => format!("{scheme}://{user}:***@{host}"),
+                None => bare,
+            },
+            None => bare,
+        },
+        (bare, None) => bare,
+    }
+}
+
+/// The file of a SQLite URL (`sqlite://path?…` or `sqlite:path`), `None` for another engine
+/// or an in-memory database.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+/// Whether a database holds a Kehu schema, and how it relates to this binary's migrations.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SchemaState {
+    /// No Kehu tables at all.
+    Empty,
+    /// Every migration this binary knows is applied.
+    Current,
+    /// Older: these migrations are still to apply (`kehu migrate`).
+    Behind(Vec<String>),
+    /// Written by a newer Kehu: migrations this binary does not know.
+    Ahead(Vec<String>),
+}
+
+/// Reads the applied migrations, without changing anything.
+pub async fn schema_state(db: &Db) -> Result<SchemaState, DbErr> {
+    use sea_orm::sea_query::{Alias, Query};
+    let exists = match db.get_database_backend() {
+        DbBackend::Postgres => db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT 1 AS one FROM pg_tables WHERE schemaname = current_schema() \
+                 AND tablename = 'seaql_migrations'",
+            ))
+            .await?
+            .is_some(),
+        _ => db
+            .query_one_raw(sea_orm::Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT 1 AS one FROM sqlite_master WHERE type = 'table' \
+                 AND name = 'seaql_migrations'",
+            ))
+            .await?
+            .is_some(),
+    };
+    if !exists {
+        return Ok(SchemaState::Empty);
+    }
+    let rows = db
+        .query_all(
+            &Query::select()
+                .column(Alias::new("version"))
+                .from(Alias::new("seaql_migrations"))
+                .to_owned(),
+        )
+        .await?;
+    let mut applied = Vec::with_capacity(rows.len());
+    for r in rows {
+        applied.push(r.try_get::<String>("", "version")?);
+    }
+    if applied.is_empty() {
+        return Ok(SchemaState::Empty);
+    }
+    let known: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let unknown: Vec<String> = applied
+        .iter()
+        .filter(|a| !known.contains(a))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Ok(SchemaState::Ahead(unknown));
+    }
+    let pending: Vec<String> = known.into_iter().filter(|k| !applied.contains(k)).collect();
+    Ok(if pending.is_empty() {
+        SchemaState::Current
+    } else {
+        SchemaState::Behind(pending)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_split_off_and_redacted() {
+        let (bare, pw) =
+            split_password("postgres://kehu:p%40ss:w@db.local:5432/kehu?sslmode=require");
+        assert_eq!(bare, "postgres://kehu@db.local:5432/kehu?sslmode=require");
+        assert_eq!(pw.as_deref(), Some("p@ss:w"));
+        assert_eq!(
+            redacted("postgres://kehu:secret@db/kehu"),
+            "postgres://kehu:***@db/kehu"
+        );
+        assert_eq!(
+            redacted("postgres://kehu@db/kehu"),
+            "postgres://kehu@db/kehu"
+        );
+        assert_eq!(
+            split_password("postgres:///kehu?host=/run/postgresql").1,
+            None
+        );
+    }
+
+    #[test]
+    fn sqlite_files_are_read_from_urls() {
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/kehu/kehu.db?mode=rwc"),
+            Some(std::path::PathBuf::from("/var/lib/kehu/kehu.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:data/kehu.db"),
+            Some(std::path::PathBuf::from("data/kehu.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://x/y"), None);
+    }
+}

@@ -52,6 +52,14 @@ pub async fn acquire_lease(state: &AppState, holder: &str, ttl: Duration) -> Res
 /// scans here; the platform's own work is housekeeping and policy refresh.
 pub async fn run_once(state: &AppState) -> Result<()> {
     super::auth::prune(state).await?;
+    // A failed backup is recorded, logged and retried at the next slot; it stops nothing else.
+    match super::backup::run_scheduled(state).await {
+        Ok(Some(taken)) => {
+            tracing::info!(file = %taken.file.display(), bytes = taken.bytes, "scheduled backup written")
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "scheduled backup failed"),
+    }
     crate::property::scan_due(state).await?;
     Ok(())
 }
@@ -66,16 +74,31 @@ pub async fn poller(state: AppState, every: std::time::Duration) {
     );
     let ttl = Duration::seconds(i64::try_from(every.as_secs()).unwrap_or(30) * 3);
     loop {
-        if let Err(e) = state.reload_policy().await {
-            tracing::warn!(error = %e, "policy reload failed");
+        match state.reload_policy().await {
+            Ok(p) => {
+                metrics::counter!("kehu_policy_reloads_total", "outcome" => "ok").increment(1);
+                metrics::gauge!("kehu_policy_version").set(p.version as f64);
+            }
+            Err(e) => {
+                metrics::counter!("kehu_policy_reloads_total", "outcome" => "failed").increment(1);
+                tracing::warn!(error = %e, "policy reload failed");
+            }
         }
         match acquire_lease(&state, &holder, ttl).await {
             Ok(true) => {
-                if let Err(e) = run_once(&state).await {
-                    tracing::warn!(error = %e, "poller pass failed");
-                }
+                metrics::gauge!("kehu_poller_lease_held").set(1.0);
+                let outcome = match run_once(&state).await {
+                    Ok(()) => "ok",
+                    Err(e) => {
+                        tracing::warn!(error = %e, "poller pass failed");
+                        "failed"
+                    }
+                };
+                metrics::counter!("kehu_poller_passes_total", "outcome" => outcome).increment(1);
+                metrics::gauge!("kehu_poller_last_pass_timestamp_seconds")
+                    .set(state.clock.now().timestamp() as f64);
             }
-            Ok(false) => {}
+            Ok(false) => metrics::gauge!("kehu_poller_lease_held").set(0.0),
             Err(e) => tracing::warn!(error = %e, "poller lease failed"),
         }
         tokio::time::sleep(every).await;

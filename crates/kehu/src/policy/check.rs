@@ -923,6 +923,7 @@ mod tests {
             found[0].kind,
             PolicyIssueKind::UnknownField {
                 expected: [
+                    "backup",
                     "calendar",
                     "consignment",
                     "custody",
@@ -939,7 +940,7 @@ mod tests {
             }
         );
         assert!(found[0].message("en").contains(
-            "expected one of: calendar, consignment, custody, customers, limits, locale"
+            "expected one of: backup, calendar, consignment, custody, customers, limits"
         ));
         assert!(found[0].message("zh-CN").starts_with("未知字段"));
     }

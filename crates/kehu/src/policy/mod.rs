@@ -42,6 +42,9 @@ pub struct Policy {
     /// Absent in policies written before input limits existed: the shipped default's section.
     #[serde(default = "default_limits")]
     pub limits: LimitsPolicy,
+    /// Absent in policies written before scheduled backups existed: the shipped default's section.
+    #[serde(default = "default_backup")]
+    pub backup: BackupPolicy,
     pub numbering: NumberingPolicy,
     pub calendar: CalendarPolicy,
     pub customers: CustomerPolicy,
@@ -129,6 +132,26 @@ pub struct LimitsPolicy {
     pub import_max_inflated_mib: u32,
     /// The most data rows one import may have.
     pub import_max_rows: u32,
+}
+
+/// `[backup]`: the scheduled online backup (seed 003 7.2.3, 定期备份).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPolicy {
+    pub enabled: bool,
+    /// Local time of day, "HH:MM".
+    pub time: String,
+    /// Where backups are written; a relative path is inside the data directory.
+    pub directory: String,
+    /// How many scheduled backups to keep; older ones are removed.
+    pub keep: u32,
+}
+
+impl BackupPolicy {
+    /// The time of day, when valid (validation refuses a policy where it is not).
+    pub fn time_of_day(&self) -> Option<NaiveTime> {
+        parse_hhmm(&self.time)
+    }
 }
 
 impl LimitsPolicy {
@@ -457,6 +480,7 @@ pub enum FeeDue {
 #[derive(Deserialize)]
 struct OptionalSections {
     limits: LimitsPolicy,
+    backup: BackupPolicy,
     property: PropertyPolicy,
     consignment: ConsignmentPolicy,
     custody: CustodyPolicy,
@@ -473,6 +497,10 @@ fn optional_sections() -> &'static OptionalSections {
 
 fn default_limits() -> LimitsPolicy {
     optional_sections().limits.clone()
+}
+
+fn default_backup() -> BackupPolicy {
+    optional_sections().backup.clone()
 }
 
 fn default_property() -> PropertyPolicy {
@@ -598,6 +626,56 @@ impl WeekdayName {
         let key = format!("calendar.weekday.{}", self.as_str());
         rust_i18n::t!(&key, locale = locale).into_owned()
     }
+}
+
+/// When a policy version comes into force, as an administrator types it: RFC 3339
+/// (`2027-01-01T00:00:00+08:00`), or a date (`2027-01-01`, its start) or a date and time
+/// (`2027-01-01T08:00`, `2027-01-01 08:00`) in the company's time zone `tz`.
+pub fn parse_effective_from(s: &str, tz: FixedOffset) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDateTime, Utc};
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let local = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    local
+        .and_local_timezone(tz)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The comment line `kehu policy show` prints above the document.
+pub fn show_header(version: i64, effective_from: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "# policy version {version} (effective {})",
+        effective_from.to_rfc3339()
+    )
+}
+
+/// The document without the header lines `kehu policy show` put above it, so that showing a
+/// policy and applying the output again stores the same text (and never piles headers up).
+pub fn without_show_header(text: &str) -> &str {
+    let mut rest = text;
+    while let Some(line) = rest.lines().next() {
+        let is_header = line
+            .strip_prefix("# policy version ")
+            .is_some_and(|r| r.contains("(effective ") && r.ends_with(')'));
+        if !is_header {
+            break;
+        }
+        rest = rest[line.len()..]
+            .strip_prefix("\r\n")
+            .or_else(|| rest[line.len()..].strip_prefix('\n'))
+            .unwrap_or("");
+    }
+    rest
 }
 
 /// Parses "HH:MM" (two digits each, 00:00–23:59).
@@ -1137,6 +1215,47 @@ mod tests {
         assert_eq!(json["calendar"]["weekend"][0], "sat");
         let back: Policy = serde_json::from_value(json).unwrap();
         assert_eq!(back, policy);
+    }
+
+    #[test]
+    fn effective_dates_parse_in_the_company_time_zone() {
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        let utc = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc)
+        };
+        assert_eq!(
+            parse_effective_from("2027-01-01", tz),
+            Some(utc("2026-12-31T16:00:00Z"))
+        );
+        assert_eq!(
+            parse_effective_from("2027-01-01T08:30", tz),
+            Some(utc("2027-01-01T00:30:00Z"))
+        );
+        assert_eq!(
+            parse_effective_from("2027-01-01 08:30", tz),
+            Some(utc("2027-01-01T00:30:00Z"))
+        );
+        assert_eq!(
+            parse_effective_from("2027-01-01T00:00:00Z", tz),
+            Some(utc("2027-01-01T00:00:00Z"))
+        );
+        assert_eq!(parse_effective_from("2027-13-01", tz), None);
+        assert_eq!(parse_effective_from("next week", tz), None);
+    }
+
+    #[test]
+    fn shown_headers_are_taken_off_before_applying() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-12-03T00:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let body = "# 制度说明\n[meta]\nname = \"x\"\n";
+        let shown = format!("{}\n{}", show_header(2, t), body);
+        assert_eq!(without_show_header(&shown), body);
+        let twice = format!("{}\n{shown}", show_header(3, t));
+        assert_eq!(without_show_header(&twice), body);
+        assert_eq!(without_show_header(body), body);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{Datelike, NaiveDateTime};
+use chrono::Datelike;
 use serde::Deserialize;
 
 use super::store;
@@ -85,10 +85,8 @@ async fn policy_apply(
     // The form's datetime-local input is in the company's time zone.
     let effective = match f.effective_from.trim() {
         "" => Ok(None),
-        s => NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-            .ok()
-            .and_then(|n| n.and_local_timezone(tz).single())
-            .map(|t| Some(t.with_timezone(&chrono::Utc)))
+        s => super::parse_effective_from(s, tz)
+            .map(Some)
             .ok_or_else(|| FieldError::new("effective_from", "error.datetime_format").into()),
     };
     let result = match effective {

@@ -10,9 +10,10 @@ use super::check::FieldPath;
 use rust_decimal::Decimal;
 
 use super::{
-    CUSTOMER_FIELDS, CalendarPolicy, ConsignmentPolicy, CustodyPolicy, CustomerPolicy,
-    LimitsPolicy, LocalePolicy, LocationPurpose, Meta, NumberingPolicy, Policy, PolicyIssueKind,
-    PropertyPolicy, SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm, parse_utc_offset,
+    BackupPolicy, CUSTOMER_FIELDS, CalendarPolicy, ConsignmentPolicy, CustodyPolicy,
+    CustomerPolicy, LimitsPolicy, LocalePolicy, LocationPurpose, Meta, NumberingPolicy, Policy,
+    PolicyIssueKind, PropertyPolicy, SUPPORTED_LANGUAGES, SecurityPolicy, WeekdayName, parse_hhmm,
+    parse_utc_offset,
 };
 use crate::platform::number_format::NumberFormat;
 
@@ -147,6 +148,7 @@ pub(crate) fn validate(policy: &Policy) -> Issues {
     locale(&policy.locale, &root.key("locale"), &mut issues);
     security(&policy.security, &root.key("security"), &mut issues);
     limits(&policy.limits, &root.key("limits"), &mut issues);
+    backup(&policy.backup, &root.key("backup"), &mut issues);
     numbering(&policy.numbering, &root.key("numbering"), &mut issues);
     calendar(&policy.calendar, &root.key("calendar"), &mut issues);
     customers(&policy.customers, &root.key("customers"), &mut issues);
@@ -457,6 +459,22 @@ fn limits(limits: &LimitsPolicy, path: &FieldPath, issues: &mut Issues) {
         path.key("import_max_rows"),
         issues,
     );
+}
+
+fn backup(backup: &BackupPolicy, path: &FieldPath, issues: &mut Issues) {
+    if backup.time_of_day().is_none() {
+        issues.push((
+            path.key("time"),
+            PolicyIssueKind::BadTime {
+                value: backup.time.clone(),
+            },
+        ));
+    }
+    if backup.directory.trim().is_empty() {
+        issues.push((path.key("directory"), PolicyIssueKind::EmptyText));
+    }
+    // At least one backup is kept, and a year of daily ones at most.
+    count_in(backup.keep, (1, 366), path.key("keep"), issues);
 }
 
 fn must_be_positive(value: i64, path: FieldPath, issues: &mut Issues) {

@@ -35,11 +35,7 @@ use crate::policy::{LocationPurpose, PropertyPolicy, Tracking};
 
 /// Admins, or one of the roles the policy lists.
 fn allowed(actor: &Actor, roles: &[String]) -> bool {
-    actor.has_role(Role::Admin)
-        || actor
-            .roles
-            .iter()
-            .any(|r| roles.iter().any(|n| n == r.as_str()))
+    actor.has_role(Role::Admin) || actor.has_any_role(roles)
 }
 
 fn require(actor: &Actor, roles: &[String]) -> Result<()> {
@@ -2538,14 +2534,8 @@ pub async fn tasks_for(state: &AppState, actor: &Actor) -> Result<Vec<Task>> {
         .filter(|k| actor.roles.iter().any(|r| r.as_str() == k.verifier_role))
         .map(|k| k.code.as_str())
         .collect();
-    let warehouse = actor
-        .roles
-        .iter()
-        .any(|r| pp.warehouse_roles.iter().any(|n| n == r.as_str()));
-    let approver = actor
-        .roles
-        .iter()
-        .any(|r| pp.count_approver_roles.iter().any(|n| n == r.as_str()));
+    let warehouse = actor.has_any_role(&pp.warehouse_roles);
+    let approver = actor.has_any_role(&pp.count_approver_roles);
     if !verifies.is_empty() || warehouse || approver {
         let all = due_in(state, None).await?;
         if !verifies.is_empty() {

@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_password))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
+        .routes(routes!(unlock_user))
         .routes(routes!(list_teams, create_team))
         .routes(routes!(get_team, update_team))
         .routes(routes!(list_tokens, create_token))
@@ -252,6 +253,24 @@ async fn enable_user(
     JsonBody(p): JsonBody<VersionReason>,
 ) -> Result<Json<UserView>> {
     set_active(&state, &actor, id, p, true).await
+}
+
+/// How many failed logins a release of a lock-out cleared.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Unlocked {
+    pub cleared: u64,
+}
+
+/// Release a user's login lock-out (admin): the user's failed logins are cleared (audited).
+#[utoipa::path(post, path = "/api/v1/users/{id}/unlock", tag = "users", params(("id" = i64, Path)),
+    responses((status = 200, body = Unlocked), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn unlock_user(
+    State(state): State<AppState>,
+    actor: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+) -> Result<Json<Unlocked>> {
+    let cleared = super::release_lockout(&state, &actor.audit_actor(), id).await?;
+    Ok(Json(Unlocked { cleared }))
 }
 
 async fn set_active(

@@ -161,25 +161,25 @@ pub async fn create_user(
 }
 
 /// A sales manager in a team that has no manager leads it (audited as a
-/// change of the team); returns the team it now leads. Without this a
-/// manager added with its team would see none of the team's customers.
+/// change of the team). Without this a manager added with its team would see
+/// none of the team's customers.
 async fn lead_if_leaderless(
     txn: &sea_orm::DatabaseTransaction,
     actor: &AuditActor,
     user: &users::Model,
     now: DateTime<Utc>,
-) -> Result<Option<TeamView>> {
+) -> Result<()> {
     let Some(team_id) = user.team_id else {
-        return Ok(None);
+        return Ok(());
     };
     if !user.active || !parse_roles(&user.roles).contains(&Role::SalesManager) {
-        return Ok(None);
+        return Ok(());
     }
     let Some(team) = store::team_for_update(txn, team_id).await? else {
-        return Ok(None);
+        return Ok(());
     };
     if team.manager_id.is_some() {
-        return Ok(None);
+        return Ok(());
     }
     let before = TeamView::from(&team);
     let version = team.version;
@@ -195,7 +195,7 @@ async fn lead_if_leaderless(
             .diff(&snapshot(&before), &snapshot(&after)),
     )
     .await?;
-    Ok(Some(after))
+    Ok(())
 }
 
 /// A partial update; `version` is the one the caller read.
@@ -294,10 +294,22 @@ pub async fn update_user(
     if !after.active {
         store::delete_sessions_of(&txn, id).await?;
     }
+    // Disabling ends access for good: re-enabling later must not bring old tokens back.
+    let revoked = if before.active && !after.active {
+        store::revoke_tokens_of(&txn, id, now).await?
+    } else {
+        Vec::new()
+    };
     let entry = AuditEntry::new(now, actor, "update", "user", id)
         .diff(&snapshot(&before), &snapshot(&after))
-        .reason(patch.reason);
+        .reason(patch.reason.clone());
     audit::record(&txn, entry).await?;
+    for token_id in revoked {
+        let entry = AuditEntry::new(now, actor, "revoke", "api_token", token_id)
+            .change("revoked_at", serde_json::Value::Null, now.to_rfc3339())
+            .reason(patch.reason.clone());
+        audit::record(&txn, entry).await?;
+    }
     lead_if_leaderless(&txn, actor, &user, now).await?;
     txn.commit().await?;
     Ok(after)
@@ -611,6 +623,46 @@ impl AddressGates {
     }
 }
 
+/// When the user's login lock-out ends, if the user is locked out now: while the policy's
+/// `login_max_failures` failures fall within its window and the last one is younger than
+/// the lock-out.
+pub async fn locked_until(state: &AppState, username: &str) -> Result<Option<DateTime<Utc>>> {
+    let sec = &state.policy().policy.security;
+    let now = state.clock.now();
+    let window = sec.login_window();
+    let lockout = sec.login_lockout();
+    let max = usize::try_from(sec.login_max_failures).unwrap_or(5);
+    let since = now - window.max(lockout);
+    let user_failures = store::recent_user_failures(&state.db, username.trim(), since).await?;
+    if let Some(newest) = user_failures.first().copied()
+        && let Some(nth) = max
+            .checked_sub(1)
+            .and_then(|i| user_failures.get(i))
+            .copied()
+        && newest - nth <= window
+        && now < newest + lockout
+    {
+        return Ok(Some(newest + lockout));
+    }
+    Ok(None)
+}
+
+/// Releases a user's login lock-out (an administrator, after checking who is calling): the
+/// user's failed attempts are cleared, audited with their count.
+pub async fn release_lockout(state: &AppState, actor: &AuditActor, id: i64) -> Result<u64> {
+    let now = state.clock.now();
+    let txn = db::begin_write(&state.db).await?;
+    let user = store::user_by_id(&txn, id).await?.ok_or(Error::NotFound)?;
+    let cleared = store::delete_user_failures(&txn, &user.username).await?;
+    audit::record(
+        &txn,
+        AuditEntry::new(now, actor, "unlock", "user", id).change("failed_logins", cleared, 0),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(cleared)
+}
+
 /// Logs in: refuses while the user is over the policy's failure limit,
 /// slows down an address that is over its own (see [`AddressGates`]),
 /// records every attempt, and opens a session. Returns the
@@ -627,22 +679,9 @@ pub async fn login(
     let now = state.clock.now();
     let username = username.trim();
     let window = Duration::minutes(i64::from(sec.login_window_minutes));
-    let lockout = Duration::minutes(i64::from(sec.login_lockout_minutes));
-    let max = usize::try_from(sec.login_max_failures).unwrap_or(5);
     let max_ip = usize::try_from(sec.login_max_failures_per_address).unwrap_or(20);
-    let since = now - window.max(lockout);
-    let user_failures = store::recent_user_failures(&state.db, username, since).await?;
-    // A user is locked while `max` failures fall within the window and the
-    // last one is younger than the lockout.
-    if let Some(newest) = user_failures.first().copied()
-        && let Some(nth) = max
-            .checked_sub(1)
-            .and_then(|i| user_failures.get(i))
-            .copied()
-        && newest - nth <= window
-        && now < newest + lockout
-    {
-        let seconds = (newest + lockout - now).num_seconds().max(1);
+    if let Some(until) = locked_until(state, username).await? {
+        let seconds = (until - now).num_seconds().max(1);
         return Err(Error::RateLimited { seconds });
     }
     // An address is never locked (an office shares one): past its limit, its

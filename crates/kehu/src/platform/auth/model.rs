@@ -127,9 +127,6 @@ pub enum Permission {
     /// Export customer lists (Excel/CSV). Not tied to a role in code: the
     /// policy's `customers.export_roles` grants it (SPEC §0 保密).
     ExportCustomers,
-    /// Record interactions (visits, calls …) on the customers one may see; the policy's
-    /// `customers.interaction_roles` grants it (SPEC §0: executives only read).
-    RecordInteractions,
 }
 
 impl Permission {
@@ -138,7 +135,6 @@ impl Permission {
     pub fn policy_roles(self, policy: &crate::policy::Policy) -> Option<&[String]> {
         match self {
             Permission::ExportCustomers => Some(&policy.customers.export_roles),
-            Permission::RecordInteractions => Some(&policy.customers.interaction_roles),
             Permission::ManageUsers | Permission::ViewAudit | Permission::ManagePolicy => None,
         }
     }
@@ -198,6 +194,13 @@ impl Actor {
         self.roles.contains(&role)
     }
 
+    /// Whether one of the actor's roles is among `names` (a policy's role list).
+    pub fn has_any_role(&self, names: &[String]) -> bool {
+        self.roles
+            .iter()
+            .any(|r| names.iter().any(|n| n == r.as_str()))
+    }
+
     /// Whether one of the actor's roles holds `p` in code. Permissions the
     /// policy grants need [`Actor::can_in`].
     pub fn can(&self, p: Permission) -> bool {
@@ -207,11 +210,8 @@ impl Actor {
     /// Whether the actor holds `p`, by role or by the policy in force.
     pub fn can_in(&self, p: Permission, policy: &crate::policy::Policy) -> bool {
         self.can(p)
-            || p.policy_roles(policy).is_some_and(|names| {
-                self.roles
-                    .iter()
-                    .any(|r| names.iter().any(|n| n == r.as_str()))
-            })
+            || p.policy_roles(policy)
+                .is_some_and(|names| self.has_any_role(names))
     }
 
     /// Refuses with 403 unless the actor holds the permission.

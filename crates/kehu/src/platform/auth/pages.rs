@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/new", get(user_new_page).post(user_create))
         .route("/admin/users/{id}", get(user_edit_page).post(user_update))
         .route("/admin/users/{id}/password", post(user_reset_password))
+        .route("/admin/users/{id}/unlock", post(user_unlock))
         .route("/admin/teams", get(teams_page).post(team_create))
         .route("/admin/teams/{id}", get(team_edit_page).post(team_update))
 }
@@ -313,6 +314,34 @@ struct UserFormPage {
     /// A password generated on create or reset, shown once.
     generated_password: Option<String>,
     saved: bool,
+    /// When the user's login lock-out ends, shown in the viewer's time zone, if locked now.
+    locked_until: Option<String>,
+}
+
+impl UserFormPage {
+    /// The edit page of a user as stored, with the user's login lock-out if locked now.
+    async fn of(state: &AppState, user: UserView) -> Result<UserFormPage> {
+        let shell = Shell::new("users.edit");
+        let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
+        let tz = state.policy().policy.timezone();
+        let locked_until = super::locked_until(state, &user.username)
+            .await?
+            .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string());
+        Ok(UserFormPage {
+            roles: role_choices(&shell, &roles),
+            shell,
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            language: user.language.clone(),
+            team_id: user.team_id,
+            user: Some(user),
+            teams: super::list_teams(state).await?,
+            errors: FormErrors::default(),
+            generated_password: None,
+            saved: false,
+            locked_until,
+        })
+    }
 }
 
 fn role_choices(shell: &Shell, selected: &[String]) -> Vec<RoleChoice> {
@@ -344,6 +373,7 @@ async fn user_new_page(
         errors: FormErrors::default(),
         generated_password: None,
         saved: false,
+        locked_until: None,
     })
 }
 
@@ -386,20 +416,10 @@ async fn user_create(
     };
     match super::create_user(&state, &actor.audit_actor(), input).await {
         Ok((user, generated)) => {
-            let shell = Shell::new("users.edit");
-            let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
             let page = UserFormPage {
-                roles: role_choices(&shell, &roles),
-                shell,
-                username: user.username.clone(),
-                display_name: user.display_name.clone(),
-                language: user.language.clone(),
-                team_id: user.team_id,
-                user: Some(user),
-                teams: super::list_teams(&state).await?,
-                errors: FormErrors::default(),
                 generated_password: generated,
                 saved: true,
+                ..UserFormPage::of(&state, user).await?
             };
             Ok(([(header::CACHE_CONTROL, "no-store")], render(&page)?).into_response())
         }
@@ -419,6 +439,7 @@ async fn user_create(
                 errors,
                 generated_password: None,
                 saved: false,
+                locked_until: None,
             };
             Ok((status, render(&page)?).into_response())
         }
@@ -432,20 +453,9 @@ async fn user_edit_page(
     QueryParams(q): QueryParams<SavedQuery>,
 ) -> Result<Response> {
     let user = super::get_user(&state, id).await?;
-    let shell = Shell::new("users.edit");
-    let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
     render(&UserFormPage {
-        roles: role_choices(&shell, &roles),
-        shell,
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        language: user.language.clone(),
-        team_id: user.team_id,
-        user: Some(user),
-        teams: super::list_teams(&state).await?,
-        errors: FormErrors::default(),
-        generated_password: None,
         saved: q.saved.is_some(),
+        ..UserFormPage::of(&state, user).await?
     })
 }
 
@@ -470,19 +480,14 @@ async fn user_update(
             let status = e.status();
             let errors = FormErrors::from_error(e)?;
             let user = super::get_user(&state, id).await?;
-            let shell = Shell::new("users.edit");
+            let base = UserFormPage::of(&state, user).await?;
             let page = UserFormPage {
-                roles: role_choices(&shell, &f.roles),
-                shell,
-                username: user.username.clone(),
+                roles: role_choices(&base.shell, &f.roles),
                 display_name: f.display_name,
                 language: f.language,
                 team_id: parse_team(&f.team_id),
-                user: Some(user),
-                teams: super::list_teams(&state).await?,
                 errors,
-                generated_password: None,
-                saved: false,
+                ..base
             };
             Ok((status, render(&page)?).into_response())
         }
@@ -496,22 +501,20 @@ async fn user_reset_password(
 ) -> Result<Response> {
     let generated = super::set_password(&state, &actor.audit_actor(), id, None).await?;
     let user = super::get_user(&state, id).await?;
-    let shell = Shell::new("users.edit");
-    let roles: Vec<String> = user.roles.iter().map(|r| r.as_str().to_owned()).collect();
     let page = UserFormPage {
-        roles: role_choices(&shell, &roles),
-        shell,
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        language: user.language.clone(),
-        team_id: user.team_id,
-        user: Some(user),
-        teams: super::list_teams(&state).await?,
-        errors: FormErrors::default(),
         generated_password: generated,
-        saved: false,
+        ..UserFormPage::of(&state, user).await?
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], render(&page)?).into_response())
+}
+
+async fn user_unlock(
+    State(state): State<AppState>,
+    actor: Authorized<ManageUsers>,
+    Path(id): Path<i64>,
+) -> Result<Response> {
+    super::release_lockout(&state, &actor.audit_actor(), id).await?;
+    Ok(see_other(&format!("/admin/users/{id}?saved=1")))
 }
 
 // ------------------------------------------------------------------ teams (admin)

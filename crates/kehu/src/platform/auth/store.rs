@@ -215,6 +215,40 @@ pub async fn recent_ip_failures(
         .collect())
 }
 
+/// Forgets a user's failed logins (releasing a lock-out); returns how many there were.
+pub async fn delete_user_failures(db: &impl ConnectionTrait, username: &str) -> Result<u64> {
+    Ok(login_attempts::Entity::delete_many()
+        .filter(login_attempts::Column::Username.eq(username))
+        .filter(login_attempts::Column::Success.eq(false))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Revokes every live token of a user (when the user is disabled); returns their ids.
+pub async fn revoke_tokens_of(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let live: Vec<i64> = api_tokens::Entity::find()
+        .filter(api_tokens::Column::UserId.eq(user_id))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    if !live.is_empty() {
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::RevokedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.is_in(live.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(live)
+}
+
 pub async fn prune_login_attempts(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<u64> {
     Ok(login_attempts::Entity::delete_many()
         .filter(login_attempts::Column::At.lt(before))

@@ -173,6 +173,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    let (open, idle) = super::db::pool_usage(&state.db);
+    metrics::gauge!("kehu_db_pool_connections").set(f64::from(open));
+    metrics::gauge!("kehu_db_pool_idle_connections").set(idle as f64);
     match &state.metrics {
         Some(h) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
