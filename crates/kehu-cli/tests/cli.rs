@@ -668,6 +668,18 @@ async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
         "{}",
         text(&out.stdout)
     );
+    // A number nothing has is a failure with a message, as every other.
+    let out = run(
+        &db,
+        &["property", "find", "GCC-1999-99999", "--as", "keeper"],
+        None,
+    )?;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("GCC-1999-99999"),
+        "{}",
+        text(&out.stderr)
+    );
     Ok(())
 }
 
@@ -1094,5 +1106,49 @@ async fn the_cli_actor_is_the_real_user_and_policy_show_applies_back_unchanged()
     let err = text(&out.stderr);
     let chinese = err.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
     assert!(err.contains("session_hours") && !chinese, "{err}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_start_with_a_json_line_and_text_logs_carry_no_colour_off_a_terminal()
+-> anyhow::Result<()> {
+    let db = initialised().await?;
+    for format in ["json", "text"] {
+        let mut child = kehu(&db)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("KEHU_LOG_FORMAT", format)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+        let mut lines = BufReader::new(out).lines();
+        // The start line.
+        let seen = match lines.next() {
+            Some(line) => vec![line?],
+            None => Vec::new(),
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        anyhow::ensure!(!seen.is_empty(), "{format}: the server printed nothing");
+        for line in &seen {
+            assert!(
+                !line.contains('\u{1b}'),
+                "{format}: colour codes in {line:?}"
+            );
+            if format == "json" {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .map_err(|e| anyhow::anyhow!("not JSON: {line:?}: {e}"))?;
+                assert!(v["fields"].is_object(), "{line}");
+            }
+        }
+        if format == "json" {
+            let first: serde_json::Value = serde_json::from_str(&seen[0])?;
+            let url = first["fields"]["url"].as_str().unwrap_or_default();
+            assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        }
+    }
     Ok(())
 }
