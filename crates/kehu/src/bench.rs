@@ -123,19 +123,13 @@ impl BenchDb {
     }
 }
 
-/// Customers in the database (migrating it first, so a new one counts 0).
+/// Customers in the database, preparing it first as `kehu serve` would (creating a SQLite
+/// file's directory, migrating, creating `admin`), so a new one counts 0 and the demo data
+/// loaded next goes into a database the measuring server can sign in to.
 pub async fn customer_count(db: &BenchDb) -> anyhow::Result<u64> {
-    // A SQLite file named on the command line gets its directory; nothing else is created.
-    if let Some(dir) = crate::platform::db::sqlite_file(&db.url())
-        .and_then(|f| f.parent().map(std::path::Path::to_path_buf))
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)?;
-    }
-    let conn = crate::platform::db::connect(&db.url()).await?;
-    crate::platform::db::migrate(&conn).await?;
-    let n = customers::Entity::find().count(&conn).await?;
-    conn.close().await?;
+    let app = App::prepare(db.config.clone(), Clock::system(), None).await?;
+    let n = customers::Entity::find().count(&app.state.db).await?;
+    app.state.db.clone().close().await?;
     Ok(n)
 }
 
