@@ -415,6 +415,19 @@ async fn open(cli: &Cli) -> anyhow::Result<App> {
     App::open(config, Clock::system()).await
 }
 
+/// What `serve` and `migrate` do first: create or migrate the database and create `admin` on
+/// an empty one, saying so (a generated password on standard error, once).
+async fn initialise(config: Config) -> anyhow::Result<App> {
+    let app = App::prepare(
+        config,
+        Clock::system(),
+        std::env::var("KEHU_ADMIN_PASSWORD").ok(),
+    )
+    .await?;
+    report_first_admin(&app.first_admin);
+    Ok(app)
+}
+
 fn report_first_admin(first: &FirstAdmin) {
     match first {
         FirstAdmin::Generated(pw) => {
@@ -470,13 +483,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let json_logs = config.log_format == "json";
             init_tracing(json_logs);
             let bind = config.bind.clone();
-            let app = App::prepare(
-                config,
-                Clock::system(),
-                std::env::var("KEHU_ADMIN_PASSWORD").ok(),
-            )
-            .await?;
-            report_first_admin(&app.first_admin);
+            let app = initialise(config).await?;
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
@@ -496,13 +503,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // policy file from the environment is for `serve` only.
             let mut config = load_config(&cli, Overrides::default())?;
             config.policy = None;
-            let app = App::prepare(
-                config,
-                Clock::system(),
-                std::env::var("KEHU_ADMIN_PASSWORD").ok(),
-            )
-            .await?;
-            report_first_admin(&app.first_admin);
+            initialise(config).await?;
             println!("{}", tr("cli.migrated", &[]));
             Ok(ExitCode::SUCCESS)
         }

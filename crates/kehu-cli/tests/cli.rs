@@ -1,7 +1,7 @@
 //! The `kehu` command as an IT admin uses it, on SQLite or (with
 //! `KEHU_TEST_DATABASE_URL`) PostgreSQL.
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use kehu::testing::TestDb;
 use sea_orm::{ConnectionTrait, Database};
@@ -50,44 +50,14 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A server started with `kehu serve --bind 127.0.0.1:0`; killed on drop.
-struct Served {
-    child: Child,
-    base: String,
-}
+mod support;
+use support::{Served, serve_with};
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `kehu serve --bind 127.0.0.1:0` on the test's database.
 fn serve(db: &TestDb) -> anyhow::Result<Served> {
-    serve_with(kehu(db))
-}
-
-fn serve_with(mut cmd: Command) -> anyhow::Result<Served> {
-    let mut child = cmd
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let out = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    let mut lines = BufReader::new(out).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("server exited"))??;
-        if let Some(i) = line.find("http://") {
-            break line[i..].trim().to_owned();
-        }
-    };
-    Ok(Served { child, base })
+    let mut cmd = kehu(db);
+    cmd.args(["serve", "--bind", "127.0.0.1:0"]);
+    serve_with(cmd)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +279,8 @@ async fn environment_configures_cookies_and_tokens_can_be_revoked() -> anyhow::R
     let out = run(&db, &["token", "create", "admin"], None)?;
     let token = text(&out.stdout).trim().to_owned();
     let mut cmd = kehu(&db);
-    cmd.env("KEHU_SECURE_COOKIES", "true");
+    cmd.env("KEHU_SECURE_COOKIES", "true")
+        .args(["serve", "--bind", "127.0.0.1:0"]);
     let server = serve_with(cmd)?;
     let client = reqwest::Client::new();
     let r = client
@@ -1114,40 +1085,19 @@ async fn json_logs_start_with_a_json_line_and_text_logs_carry_no_colour_off_a_te
 -> anyhow::Result<()> {
     let db = initialised().await?;
     for format in ["json", "text"] {
-        let mut child = kehu(&db)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("KEHU_LOG_FORMAT", format)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let out = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-        let mut lines = BufReader::new(out).lines();
-        // The start line.
-        let seen = match lines.next() {
-            Some(line) => vec![line?],
-            None => Vec::new(),
-        };
-        let _ = child.kill();
-        let _ = child.wait();
-        anyhow::ensure!(!seen.is_empty(), "{format}: the server printed nothing");
-        for line in &seen {
-            assert!(
-                !line.contains('\u{1b}'),
-                "{format}: colour codes in {line:?}"
-            );
-            if format == "json" {
-                let v: serde_json::Value = serde_json::from_str(line)
-                    .map_err(|e| anyhow::anyhow!("not JSON: {line:?}: {e}"))?;
-                assert!(v["fields"].is_object(), "{line}");
-            }
-        }
+        let mut cmd = kehu(&db);
+        cmd.args(["serve", "--bind", "127.0.0.1:0"])
+            .env("KEHU_LOG_FORMAT", format);
+        let line = serve_with(cmd)?.start_line.clone();
+        assert!(
+            !line.contains('\u{1b}'),
+            "{format}: colour codes in {line:?}"
+        );
         if format == "json" {
-            let first: serde_json::Value = serde_json::from_str(&seen[0])?;
-            let url = first["fields"]["url"].as_str().unwrap_or_default();
-            assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .map_err(|e| anyhow::anyhow!("not JSON: {line:?}: {e}"))?;
+            let url = v["fields"]["url"].as_str().unwrap_or_default();
+            assert!(url.starts_with("http://127.0.0.1:"), "{v}");
         }
     }
     Ok(())

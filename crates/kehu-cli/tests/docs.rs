@@ -4,10 +4,12 @@
 //! reader who follows the page would. A block that needs root, the network, a build or a
 //! long run is marked `<!-- docs-test: skip (why) -->` on the line before it; any other failing
 //! command fails the test, naming the file and the block's line.
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
+use support::{Served, serve_with};
 
 /// The marker that keeps a block out of the run; its reason follows in brackets.
 const SKIP: &str = "<!-- docs-test: skip";
@@ -56,19 +58,6 @@ fn blocks(markdown: &str) -> Vec<Block> {
     out
 }
 
-/// `kehu serve` on the scratch directory's default data directory; stopped on drop.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn kehu_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_kehu"))
         .parent()
@@ -96,26 +85,10 @@ fn shell(dir: &Path) -> Command {
     c
 }
 
-fn start_server(dir: &Path) -> anyhow::Result<Server> {
-    let mut child = shell(dir)
-        .args(["-c", "exec kehu serve --bind 127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let out = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stdout"))?;
-    let mut lines = BufReader::new(out).lines();
-    let address = loop {
-        let line = lines
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("the server did not start"))??;
-        if let Some(i) = line.find("http://") {
-            break line[i + "http://".len()..].trim().to_owned();
-        }
-    };
-    Ok(Server { child, address })
+fn start_server(dir: &Path) -> anyhow::Result<Served> {
+    let mut cmd = shell(dir);
+    cmd.args(["-c", "exec kehu serve --bind 127.0.0.1:0"]);
+    serve_with(cmd)
 }
 
 /// Runs one file's blocks; returns what was run, for the failure message.
@@ -130,7 +103,8 @@ fn run_file(file: &str) -> anyhow::Result<usize> {
             continue;
         }
         // The examples use the default address; the test's server has its own port.
-        let script = b.text.replace("127.0.0.1:8080", &server.address);
+        let address = server.base.trim_start_matches("http://");
+        let script = b.text.replace("127.0.0.1:8080", address);
         let started = Instant::now();
         let mut child = shell(scratch.path())
             .args(["-euo", "pipefail", "-c", &script])

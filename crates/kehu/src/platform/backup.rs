@@ -394,25 +394,13 @@ async fn check_sqlite_copy(staging: &Path, original: &Path) -> anyhow::Result<u6
     let result = async {
         // A copy of a live file may be in WAL mode: make it a single file again.
         conn.execute_unprepared("PRAGMA journal_mode = DELETE")
-            .await
-            .map_err(|e| {
-                msg(
-                    "ops.backup_damaged",
-                    &[("file", shown.clone()), ("detail", e.to_string())],
-                )
-            })?;
+            .await?;
         let rows = conn
             .query_all_raw(Statement::from_string(
                 DbBackend::Sqlite,
                 "PRAGMA integrity_check",
             ))
-            .await
-            .map_err(|e| {
-                msg(
-                    "ops.backup_damaged",
-                    &[("file", shown.clone()), ("detail", e.to_string())],
-                )
-            })?;
+            .await?;
         let mut problems = Vec::new();
         for r in rows {
             let line: String = r.try_get_by_index(0)?;
