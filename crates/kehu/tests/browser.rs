@@ -208,7 +208,7 @@ async fn a_rep_creates_a_customer_in_the_browser_and_finds_it_by_pinyin() -> any
         let total = kehu::customers::search(&s.state, &rep_actor(&s).await?, &Default::default())
             .await?
             .1;
-        assert_eq!(total, 0, "nothing was saved");
+        assert_eq!(total.count, 0, "nothing was saved");
         let field = wd.find(By::Id("credit_code")).await?;
         field.clear().await?;
         field.send_keys("91350100M000100Y43").await?;

@@ -936,3 +936,92 @@ async fn every_write_answers_the_record_as_a_following_get_shows_it() -> R {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totals_are_exact_up_to_the_cap_and_capped_beyond_it_in_every_scope() -> R {
+    let s = TestServer::start().await?;
+    let p = s.state.policy();
+    let text = p
+        .body
+        .replace("list_count_cap = 10000", "list_count_cap = 100");
+    assert_ne!(text, p.body);
+    kehu::policy::store::apply(
+        &s.state.db,
+        &kehu::platform::audit::AuditActor::system(),
+        &text,
+        None,
+        "count to 100",
+        s.state.clock.now(),
+    )
+    .await?;
+    s.state.reload_policy().await?;
+    // Two reps: each owns about 150 customers, and so does the manager of each one's team.
+    kehu::demo::generate(
+        &s.state,
+        &kehu::platform::audit::AuditActor::system(),
+        &kehu::demo::DemoOptions {
+            customers: 300,
+            reps: 2,
+            seed: 3,
+            batch: 100,
+        },
+        &mut |_, _| {},
+    )
+    .await?;
+    let demo = "orchid-demo-58-lantern";
+    let rep = s.login("rep01", demo).await?;
+    use kehu::platform::auth::{get_team, get_user, get_user_by_name};
+    let r = get_user_by_name(&s.state, "rep01").await?;
+    let team = get_team(
+        &s.state,
+        r.team_id.ok_or_else(|| anyhow::anyhow!("no team"))?,
+    )
+    .await?;
+    let m = get_user(
+        &s.state,
+        team.manager_id
+            .ok_or_else(|| anyhow::anyhow!("no manager"))?,
+    )
+    .await?;
+    let manager = s.login(&m.username, demo).await?;
+    let admin = s.admin().await?;
+    for (who, c) in [("admin", &admin), ("manager", &manager), ("rep", &rep)] {
+        let all: serde_json::Value = c
+            .get(s.url("/api/v1/customers?per_page=20"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(all["total"], 100, "{who}: {}", all["total"]);
+        assert_eq!(all["total_capped"], true, "{who}");
+        assert_eq!(all["items"].as_array().map(Vec::len), Some(20), "{who}");
+        // Below the cap the total is exact: one customer found by its code.
+        let code = all["items"][0]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let one: serde_json::Value = c
+            .get(s.url(&format!("/api/v1/customers?q={code}")))
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(one["total"], 1, "{who}: {one}");
+        assert_eq!(one["total_capped"], false, "{who}");
+        // A filter that leaves fewer than the cap counts them all: the pages hold exactly `total`.
+        let typed: serde_json::Value = c
+            .get(s.url("/api/v1/customers?customer_type=special&per_page=500"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let n = typed["items"].as_array().map(Vec::len).unwrap_or(0) as u64;
+        assert!(n < 100, "{who}: {n}");
+        assert_eq!(typed["total"], n, "{who}");
+        assert_eq!(typed["total_capped"], false, "{who}");
+        // The list page says "100+".
+        let page = c.get(s.url("/customers")).send().await?.text().await?;
+        assert!(page.contains("共 100+ 条"), "{who}");
+    }
+    Ok(())
+}

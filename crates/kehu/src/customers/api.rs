@@ -181,7 +181,7 @@ async fn list(
     QueryParams(filter): QueryParams<CustomerFilter>,
 ) -> Result<Json<Page<CustomerSummary>>> {
     let (items, total) = super::search(&state, &actor, &filter).await?;
-    Ok(Json(Page { items, total }))
+    Ok(Json(Page::counted(items, total)))
 }
 
 /// Create a customer. 409 `conflict` when the credit code exists (naming the

@@ -33,7 +33,7 @@ use crate::platform::db;
 use crate::platform::error::{Error, FieldError, Fields, Result};
 use crate::platform::group_commit::GroupCommit;
 use crate::platform::i18n;
-use crate::platform::list::Paging;
+use crate::platform::list::{Paging, Total};
 use crate::platform::numbering;
 use crate::platform::reads::Reads;
 use crate::platform::schema::users;
@@ -1437,14 +1437,21 @@ pub async fn search(
     state: &AppState,
     actor: &Actor,
     filter: &CustomerFilter,
-) -> Result<(Vec<CustomerSummary>, u64)> {
+) -> Result<(Vec<CustomerSummary>, Total)> {
     let (q, count_q, known_total) = filtered_plan(state, actor, filter).await?;
     let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
-    let total = match known_total {
-        Some(t) => t,
-        None => count_q.count(&state.db).await?,
+    // Counted only up to the policy's cap, beside the page rather than before it.
+    let cap = u64::from(state.policy().policy.limits.list_count_cap);
+    let count = async {
+        match known_total {
+            Some(t) => Ok(Total::up_to(t, cap)),
+            None => crate::platform::list::count_up_to(&state.db, count_q, cap).await,
+        }
     };
-    let rows = store::page(&state.db, q, filter.paging()).await?;
+    let (total, rows) = tokio::try_join!(
+        async { count.await.map_err(Error::from) },
+        store::page(&state.db, q, filter.paging())
+    )?;
     let owner_ids: Vec<i64> = rows.iter().map(|c| c.owner_id).collect();
     let owners = store::display_names(&state.db, &owner_ids).await?;
     let mut out = Vec::with_capacity(rows.len());

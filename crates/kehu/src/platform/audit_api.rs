@@ -89,10 +89,10 @@ async fn list(
 ) -> Result<Json<Page<AuditView>>> {
     let paging = paging.paging();
     let (items, total) = audit::list(&state.db, &filter, paging).await?;
-    Ok(Json(Page {
-        items: items.iter().map(AuditView::from).collect(),
-        total,
-    }))
+    Ok(Json(Page::counted(
+        items.iter().map(AuditView::from).collect(),
+        super::list::Total::exact(total),
+    )))
 }
 
 /// Walks the hash chain and reports the first broken link.

@@ -2,18 +2,100 @@
 //! so no page number, however large, makes an offset overflow or a query scan without end.
 use serde::{Deserialize, Serialize};
 
-/// `{"items": […], "total": N}`, the shape of every collection.
+/// `{"items": […], "total": N, "total_capped": false}`, the shape of every collection.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// How many rows match; with `total_capped`, at least this many (counting stopped there).
     pub total: u64,
+    /// True when more than `total` rows match: a list counts only up to the policy's
+    /// `limits.list_count_cap` and says "10,000+" beyond it.
+    pub total_capped: bool,
 }
 
 impl<T> Page<T> {
     pub fn all(items: Vec<T>) -> Self {
-        let total = items.len() as u64;
-        Page { items, total }
+        let total = Total::exact(items.len() as u64);
+        Page::counted(items, total)
     }
+
+    pub fn counted(items: Vec<T>, total: Total) -> Self {
+        Page {
+            items,
+            total: total.count,
+            total_capped: total.capped,
+        }
+    }
+}
+
+/// How many rows a list has: exact up to a cap, beyond it the cap and "more".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    pub count: u64,
+    /// More than `count` rows match.
+    pub capped: bool,
+}
+
+impl Total {
+    pub fn exact(count: u64) -> Total {
+        Total {
+            count,
+            capped: false,
+        }
+    }
+
+    /// `n` rows as a list shows them: at most `cap`, and "more" past it.
+    pub fn up_to(n: u64, cap: u64) -> Total {
+        if n > cap {
+            Total {
+                count: cap,
+                capped: true,
+            }
+        } else {
+            Total::exact(n)
+        }
+    }
+
+    /// "1,234" or "10,000+".
+    pub fn label(&self) -> String {
+        let digits = self.count.to_string();
+        let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                grouped.push(',');
+            }
+            grouped.push(d);
+        }
+        if self.capped {
+            grouped.push('+');
+        }
+        grouped
+    }
+}
+
+/// Counts the rows of `select`, reading at most `cap + 1` of them, so a common search term
+/// never makes a person wait while every match is counted.
+pub async fn count_up_to<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    select: sea_orm::Select<E>,
+    cap: u64,
+) -> Result<Total, sea_orm::DbErr> {
+    use sea_orm::sea_query::{Expr, SelectStatement};
+    use sea_orm::{QuerySelect, QueryTrait};
+    let inner = select
+        .select_only()
+        .expr(Expr::val(1))
+        .limit(cap.saturating_add(1))
+        .into_query();
+    let stmt = SelectStatement::new()
+        .expr(Expr::cust("COUNT(*) AS n"))
+        .from_subquery(inner, "capped")
+        .to_owned();
+    let n: i64 = match db.query_one(&stmt).await? {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(Total::up_to(u64::try_from(n).unwrap_or(0), cap))
 }
 
 /// Rows per page when the caller does not say.
@@ -83,6 +165,15 @@ impl Paging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_are_labelled_with_their_cap() {
+        assert_eq!(Total::up_to(9_999, 10_000).label(), "9,999");
+        assert_eq!(Total::up_to(10_000, 10_000).label(), "10,000");
+        assert_eq!(Total::up_to(10_001, 10_000).label(), "10,000+");
+        assert_eq!(Total::exact(0).label(), "0");
+        assert_eq!(Total::exact(1_234_567).label(), "1,234,567");
+    }
 
     #[test]
     fn paging_is_clamped_so_offsets_never_overflow() {

@@ -132,6 +132,14 @@ pub struct LimitsPolicy {
     pub import_max_inflated_mib: u32,
     /// The most data rows one import may have.
     pub import_max_rows: u32,
+    /// Lists count exactly up to this many rows, and say "N+" beyond it. Absent in older
+    /// policies: 10,000.
+    #[serde(default = "default_list_count_cap")]
+    pub list_count_cap: u32,
+}
+
+fn default_list_count_cap() -> u32 {
+    10_000
 }
 
 /// `[backup]`: the scheduled online backup (seed 003 7.2.3, 定期备份).

@@ -459,6 +459,12 @@ fn limits(limits: &LimitsPolicy, path: &FieldPath, issues: &mut Issues) {
         path.key("import_max_rows"),
         issues,
     );
+    count_in(
+        limits.list_count_cap,
+        (100, 10_000_000),
+        path.key("list_count_cap"),
+        issues,
+    );
 }
 
 fn backup(backup: &BackupPolicy, path: &FieldPath, issues: &mut Issues) {

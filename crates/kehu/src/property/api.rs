@@ -18,7 +18,7 @@ use crate::platform::audit_api::AuditView;
 use crate::platform::auth::Actor;
 use crate::platform::error::{Error, ErrorBody, FieldError, Result};
 use crate::platform::http::extract::{JsonBody, QueryParams};
-use crate::platform::list::Page;
+use crate::platform::list::{Page, Total};
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -146,7 +146,7 @@ async fn list_items(
     QueryParams(f): QueryParams<ItemFilter>,
 ) -> Result<Json<Page<ItemView>>> {
     let (items, total) = super::items(&state, &actor, &f).await?;
-    Ok(Json(Page { items, total }))
+    Ok(Json(Page::counted(items, Total::exact(total))))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -17,7 +17,7 @@ use crate::platform::auth::Actor;
 use crate::platform::error::{ErrorBody, FieldError, Result};
 use crate::platform::http::extract::{JsonBody, QueryParams};
 use crate::platform::i18n;
-use crate::platform::list::Page;
+use crate::platform::list::{Page, Total};
 use crate::platform::state::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -54,7 +54,7 @@ async fn list_consignments(
     QueryParams(filter): QueryParams<AgreementFilter>,
 ) -> Result<Json<Page<ConsignmentSummary>>> {
     let (items, total) = super::consignments(&state, &actor, &filter).await?;
-    Ok(Json(Page { items, total }))
+    Ok(Json(Page::counted(items, Total::exact(total))))
 }
 
 /// Record a consignment agreement (寄售协议) for a customer the caller may edit. Ratios and the
@@ -237,7 +237,7 @@ async fn list_custody(
     QueryParams(filter): QueryParams<AgreementFilter>,
 ) -> Result<Json<Page<CustodySummary>>> {
     let (items, total) = super::custodies(&state, &actor, &filter).await?;
-    Ok(Json(Page { items, total }))
+    Ok(Json(Page::counted(items, Total::exact(total))))
 }
 
 /// Record a custody agreement (寄养协议): period, monthly fee, late-fee rate per day and payment
