@@ -518,7 +518,7 @@ async fn run_phases(
         });
         let ratio = get.rate() / bare.rate().max(1e-9);
         figures.push(Figure {
-            measure: format!("bare axum + sea-orm GET of the same rows, {conns} connections"),
+            measure: format!("bare axum + Kehu's read of the same rows, {conns} connections"),
             result: format!("{:.0} req/s", bare.rate()),
             budget: String::new(),
             met: None,
@@ -577,16 +577,22 @@ async fn run_phases(
                 )
                 .await?;
                 report_errors(log, "search", &s);
-                figures.push(Figure {
-                    measure: format!("search {kind}, {scope}, 1 conn p50 / p99"),
-                    result: format!(
+                // A phase in which no request finished has no figure, and met no budget.
+                let result = if s.ok == 0 {
+                    format!("no answer within {} s", search_secs.as_secs())
+                } else {
+                    format!(
                         "{} / {} ({:.0} req/s)",
                         ms(s.p(0.5)),
                         ms(s.p(0.99)),
                         s.rate()
-                    ),
+                    )
+                };
+                figures.push(Figure {
+                    measure: format!("search {kind}, {scope}, 1 conn p50 / p99"),
+                    result,
                     budget: format!("p99 < {budget_ms} ms{}", scale_note(n_customers)),
-                    met: Some(s.p(0.99) < budget_ms * 1000 && s.errors == 0),
+                    met: Some(s.ok > 0 && s.p(0.99) < budget_ms * 1000 && s.errors == 0),
                 });
             }
         }
@@ -680,15 +686,19 @@ fn report_errors(log: &mut (dyn FnMut(&str) + Send), what: &str, p: &Phase) {
 }
 
 /// A minimal server that does only what a GET of one customer needs at the least: read the
-/// row with the same driver, serialise it.
+/// row the way Kehu reads it (`platform::reads`: inline SQLite connections, the sqlx pool on
+/// PostgreSQL), serialise it. No token, scope, owner, counts or middleware.
 async fn bare_get_server(db: &BenchDb) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     use axum::extract::{Path, State};
     use axum::response::IntoResponse;
     async fn one(
-        State(db): State<crate::platform::db::Db>,
+        State(reads): State<Arc<crate::platform::reads::Reads>>,
         Path(id): Path<i64>,
     ) -> axum::response::Response {
-        match customers::Entity::find_by_id(id).one(&db).await {
+        match reads
+            .one::<customers::ActiveModel>(customers::Entity::find_by_id(id))
+            .await
+        {
             Ok(Some(c)) => axum::Json(serde_json::json!({
                 "id": c.id,
                 "code": c.code,
@@ -709,10 +719,12 @@ async fn bare_get_server(db: &BenchDb) -> anyhow::Result<(String, tokio::task::J
             Err(_) => reqwest::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         }
     }
-    let conn = crate::platform::db::connect(&db.url()).await?;
+    let url = db.url();
+    let conn = crate::platform::db::connect(&url).await?;
+    let reads = Arc::new(crate::platform::reads::Reads::new(conn, &url));
     let router = axum::Router::new()
         .route("/api/v1/customers/{id}", axum::routing::get(one))
-        .with_state(conn);
+        .with_state(reads);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
