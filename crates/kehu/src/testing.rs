@@ -147,6 +147,25 @@ impl TestServer {
         })
     }
 
+    /// Applies the policy in force with `from` replaced by `to` (which must occur), effective now.
+    pub async fn edit_policy(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        let p = self.state.policy();
+        anyhow::ensure!(p.body.contains(from), "the policy has no {from:?}");
+        let text = p.body.replacen(from, to, 1);
+        crate::policy::store::apply(
+            &self.state.db,
+            &crate::platform::audit::AuditActor::system(),
+            &text,
+            None,
+            "edited by a test",
+            self.clock.now(),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.state.reload_policy().await?;
+        Ok(())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

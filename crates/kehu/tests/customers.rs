@@ -940,21 +940,8 @@ async fn every_write_answers_the_record_as_a_following_get_shows_it() -> R {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn totals_are_exact_up_to_the_cap_and_capped_beyond_it_in_every_scope() -> R {
     let s = TestServer::start().await?;
-    let p = s.state.policy();
-    let text = p
-        .body
-        .replace("list_count_cap = 10000", "list_count_cap = 100");
-    assert_ne!(text, p.body);
-    kehu::policy::store::apply(
-        &s.state.db,
-        &kehu::platform::audit::AuditActor::system(),
-        &text,
-        None,
-        "count to 100",
-        s.state.clock.now(),
-    )
-    .await?;
-    s.state.reload_policy().await?;
+    s.edit_policy("list_count_cap = 10000", "list_count_cap = 100")
+        .await?;
     // Two reps: each owns about 150 customers, and so does the manager of each one's team.
     kehu::demo::generate(
         &s.state,
