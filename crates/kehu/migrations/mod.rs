@@ -9,6 +9,7 @@ mod m0004_property_agreements;
 mod m0005_customer_search;
 mod m0006_drop_write_lock;
 mod m0007_backup_runs;
+mod m0008_customer_search_columns;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_customer_search::Migration),
             Box::new(m0006_drop_write_lock::Migration),
             Box::new(m0007_backup_runs::Migration),
+            Box::new(m0008_customer_search_columns::Migration),
         ]
     }
 }

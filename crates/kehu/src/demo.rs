@@ -1054,6 +1054,7 @@ impl Generator {
             tags.dedup();
         }
         let keys = model::pinyin_keys(&name.full);
+        let cols = model::search_columns(&name.full, Some(&name.short));
         let mut c = customers::Model {
             id: 0,
             code: String::new(),
@@ -1062,6 +1063,8 @@ impl Generator {
             mnemonic: keys.initials,
             pinyin: keys.full,
             name_norm: model::normalize_name(&name.full),
+            name_text: cols.name_text,
+            pinyin_text: cols.pinyin_text,
             credit_code: Some(credit_code(self.seed, position)),
             customer_type: self.opt_weighted(&mut rng, &self.types).unwrap_or_default(),
             industry: Self::known(&self.industries, name.industry),
@@ -1296,6 +1299,8 @@ const CUSTOMER_COLS: &[&str] = &[
     "mnemonic",
     "pinyin",
     "name_norm",
+    "name_text",
+    "pinyin_text",
     "credit_code",
     "customer_type",
     "industry",
@@ -1333,6 +1338,8 @@ fn customer_values(c: customers::Model, out: &mut Vec<Value>) {
         c.mnemonic.into(),
         c.pinyin.into(),
         c.name_norm.into(),
+        c.name_text.into(),
+        c.pinyin_text.into(),
         c.credit_code.into(),
         c.customer_type.into(),
         c.industry.into(),
@@ -1643,6 +1650,7 @@ pub async fn generate(
         bulk.close().await?;
     }
     result?;
+    crate::platform::db::refresh_statistics(&state.db).await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

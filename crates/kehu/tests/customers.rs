@@ -1012,3 +1012,158 @@ async fn totals_are_exact_up_to_the_cap_and_capped_beyond_it_in_every_scope() ->
     }
     Ok(())
 }
+
+/// What a customer search must answer, computed by scanning every customer
+/// in scope: a name text is a substring of the folded full or short name, a
+/// run of letters a prefix of a reading's initials or full pinyin of either
+/// name, a code a prefix of the customer code.
+fn brute_force_matches(kind: &str, q: &str, c: &Value) -> bool {
+    use kehu::customers::model::{pinyin_keys, search_text};
+    let names: Vec<&str> = [&c["full_name"], &c["short_name"]]
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect();
+    match kind {
+        "name" => {
+            let text = search_text(q);
+            names.iter().any(|n| search_text(n).contains(&text))
+        }
+        "pinyin" => names.iter().any(|n| {
+            pinyin_keys(n)
+                .variants
+                .iter()
+                .any(|(i, f)| i.starts_with(q) || f.starts_with(q))
+        }),
+        "code" => c["code"].as_str().is_some_and(|code| code.starts_with(q)),
+        _ => false,
+    }
+}
+
+/// The list's order, as the API documents it: `-updated` newest first,
+/// then by id; `code`; `created` (id).
+fn brute_force_order(sort: &str, a: &Value, b: &Value) -> std::cmp::Ordering {
+    let key = |c: &Value| -> (String, i64) {
+        let id = c["id"].as_i64().unwrap_or(0);
+        match sort.trim_start_matches('-') {
+            "code" => (c["code"].as_str().unwrap_or("").to_owned(), id),
+            "created" => (String::new(), id),
+            _ => (c["updated_at"].as_str().unwrap_or("").to_owned(), id),
+        }
+    };
+    let ord = key(a).cmp(&key(b));
+    if sort.starts_with('-') {
+        ord.reverse()
+    } else {
+        ord
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -> R {
+    let s = TestServer::start().await?;
+    // Enough customers that common words (有限公司, one character) walk the
+    // sort index while rare ones are driven by the term index.
+    kehu::demo::generate(
+        &s.state,
+        &kehu::platform::audit::AuditActor::system(),
+        &kehu::demo::DemoOptions {
+            customers: 800,
+            reps: 4,
+            seed: 11,
+            batch: 200,
+        },
+        &mut |_, _| {},
+    )
+    .await?;
+    let seed: u64 = std::env::var("KEHU_SEARCH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| Utc::now().timestamp_micros().unsigned_abs());
+    let demo = "orchid-demo-58-lantern";
+    let admin = s.admin().await?;
+    let manager = s.login("mgr_east", demo).await?;
+    let rep = s.login("rep01", demo).await?;
+    let mut rng = kehu::demo::Rng::for_item(seed, 0);
+    for (who, c) in [("admin", &admin), ("manager", &manager), ("rep", &rep)] {
+        // Everything the caller may see, page by page.
+        let mut everyone: Vec<Value> = Vec::new();
+        for page in 1.. {
+            let v: Value = c
+                .get(s.url(&format!(
+                    "/api/v1/customers?per_page=500&page={page}&sort=created"
+                )))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            let last = items.len() < 500;
+            everyone.extend(items);
+            if last {
+                break;
+            }
+        }
+        assert!(everyone.len() > 20, "{who}: {}", everyone.len());
+        for _ in 0..60 {
+            let c0 = &everyone[rng.below(everyone.len())];
+            let name: Vec<char> = c0["full_name"].as_str().unwrap_or("").chars().collect();
+            let mnemonic = c0["mnemonic"].as_str().unwrap_or("").to_owned();
+            let code = c0["code"].as_str().unwrap_or("").to_owned();
+            let (kind, q) = match rng.below(6) {
+                0..=2 => {
+                    let len = 1 + rng.below(4).min(name.len().saturating_sub(1));
+                    let at = rng.below(name.len() - len + 1);
+                    ("name", name[at..at + len].iter().collect::<String>())
+                }
+                3 if mnemonic.len() >= 3 => {
+                    let len = 2 + rng.below(2);
+                    ("pinyin", mnemonic[..len].to_owned())
+                }
+                4 => ("code", code[..code.len() - rng.below(3)].to_owned()),
+                _ => ("name", "有限公司".to_owned()),
+            };
+            let sort = ["-updated", "code", "-code", "created", "-created"][rng.below(5)];
+            let per_page = 5 + rng.below(20);
+            let page = 1 + rng.below(2);
+            let mut expected: Vec<&Value> = everyone
+                .iter()
+                .filter(|c| brute_force_matches(kind, &q, c))
+                .collect();
+            // The exact code typed comes first, then the chosen order.
+            let inexact = |c: &Value| kind != "code" || c["code"].as_str() != Some(q.as_str());
+            expected.sort_by(|a, b| {
+                inexact(a)
+                    .cmp(&inexact(b))
+                    .then_with(|| brute_force_order(sort, a, b))
+            });
+            let want: Vec<&str> = expected
+                .iter()
+                .skip((page - 1) * per_page)
+                .take(per_page)
+                .filter_map(|c| c["code"].as_str())
+                .collect();
+            let got: Value = c
+                .get(s.url("/api/v1/customers"))
+                .query(&[
+                    ("q", q.as_str()),
+                    ("sort", sort),
+                    ("per_page", &per_page.to_string()),
+                    ("page", &page.to_string()),
+                ])
+                .send()
+                .await?
+                .json()
+                .await?;
+            let codes: Vec<&str> = got["items"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["code"].as_str()).collect())
+                .unwrap_or_default();
+            let case =
+                format!("seed {seed}, {who}, {kind} {q:?}, sort {sort}, page {page} of {per_page}");
+            assert_eq!(codes, want, "{case}");
+            assert_eq!(got["total"], expected.len(), "{case}");
+            assert_eq!(got["total_capped"], false, "{case}");
+        }
+    }
+    Ok(())
+}

@@ -13,6 +13,9 @@ pub mod customers {
         pub mnemonic: String,
         pub pinyin: String,
         pub name_norm: String,
+        /// What a search checks on a row it walks (`model::search_columns`).
+        pub name_text: String,
+        pub pinyin_text: String,
         pub credit_code: Option<String>,
         pub customer_type: String,
         pub industry: Option<String>,

@@ -316,6 +316,8 @@ pub async fn import(
     db::end_bulk(&txn).await?;
     txn.commit().await?;
     report.imported = saved.len();
+    // A large import changes how customers spread over owners and codes.
+    db::refresh_statistics(&state.db).await?;
     Ok(report)
 }
 

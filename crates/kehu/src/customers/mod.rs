@@ -647,6 +647,9 @@ fn apply_fields(
     c.mnemonic = keys.initials;
     c.pinyin = keys.full;
     c.name_norm = model::normalize_name(&c.full_name);
+    let cols = model::search_columns(&c.full_name, c.short_name.as_deref());
+    c.name_text = cols.name_text;
+    c.pinyin_text = cols.pinyin_text;
     f.0
 }
 
@@ -1023,6 +1026,8 @@ pub(crate) fn blank_customer(
         mnemonic: String::new(),
         pinyin: String::new(),
         name_norm: String::new(),
+        name_text: String::new(),
+        pinyin_text: String::new(),
         credit_code: None,
         customer_type: String::new(),
         industry: None,
@@ -1438,20 +1443,69 @@ pub async fn search(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<(Vec<CustomerSummary>, Total)> {
-    let (q, count_q, known_total) = filtered_plan(state, actor, filter).await?;
-    let q = store::order(q, filter.sort.as_deref().unwrap_or("-updated"));
+    let plan = filtered_plan(state, actor, filter).await?;
+    let sort = filter.sort.as_deref().unwrap_or("-updated");
     // Counted only up to the policy's cap, beside the page rather than before it.
     let cap = u64::from(state.policy().policy.limits.list_count_cap);
     let count = async {
-        match known_total {
+        match plan.known_total {
             Some(t) => Ok(Total::up_to(t, cap)),
-            None => crate::platform::list::count_up_to(&state.db, count_q, cap).await,
+            None => crate::platform::list::count_up_to(&state.db, plan.count, cap).await,
         }
     };
-    let (total, rows) = tokio::try_join!(
-        async { count.await.map_err(Error::from) },
-        store::page(&state.db, q, filter.paging())
-    )?;
+    let page = async {
+        // The exact code, credit code or phone typed ranks before the sort.
+        let first = match plan.first {
+            Some(exact) => {
+                let q = store::order(plan.page.clone().filter(exact), sort);
+                store::rows(&state.db, q, 0, store::MAX_EXACT_MATCHES).await?
+            }
+            None => Vec::new(),
+        };
+        let paging = filter.paging();
+        let (offset, per_page) = (paging.offset(), paging.per_page);
+        let first_len = first.len() as u64;
+        let mut rows: Vec<customers::Model> = first
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        let rest = per_page - rows.len() as u64;
+        if rest > 0 {
+            let ids: Vec<i64> = first.iter().map(|c| c.id).collect();
+            let not_first = customers::Column::Id.is_not_in(ids);
+            let skip = offset.saturating_sub(first_len);
+            let newest = match sort {
+                "-updated" => Some(true),
+                "updated" => Some(false),
+                _ => None,
+            };
+            match (&plan.parts, newest) {
+                // A page near the top, by time: the newest of each part, merged.
+                (Some(parts), Some(descending)) if skip + rest <= store::MAX_MERGED_ROWS => {
+                    let mut each = Vec::with_capacity(parts.len());
+                    for part in parts {
+                        let q = plan
+                            .unscoped
+                            .clone()
+                            .filter(part.clone())
+                            .filter(not_first.clone());
+                        each.push(
+                            store::rows(&state.db, store::order(q, sort), 0, skip + rest).await?,
+                        );
+                    }
+                    rows.extend(store::merge_by_updated(each, descending, skip, rest));
+                }
+                _ => {
+                    let q = store::order(plan.page.filter(not_first), sort);
+                    rows.extend(store::rows(&state.db, q, skip, rest).await?);
+                }
+            }
+        }
+        Ok::<_, Error>(rows)
+    };
+    let (total, rows) = tokio::try_join!(async { count.await.map_err(Error::from) }, page)?;
     let owner_ids: Vec<i64> = rows.iter().map(|c| c.owner_id).collect();
     let owners = store::display_names(&state.db, &owner_ids).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -1483,32 +1537,48 @@ pub(crate) async fn filtered(
     actor: &Actor,
     filter: &CustomerFilter,
 ) -> Result<Select<customers::Entity>> {
-    Ok(filtered_plan(state, actor, filter).await?.1)
+    Ok(filtered_plan(state, actor, filter).await?.count)
 }
 
-/// Whether a term held by `holders` of about `customers` customers should be
-/// probed while the list walks its sort index (a common word: the first page
-/// needs about 50 × customers / holders probes) rather than drive the query
-/// (a rare one: `holders` row reads and a sort).
-fn walk_sort_index(holders: u64, customers: u64) -> bool {
-    holders.saturating_mul(holders) > customers.saturating_mul(50)
+/// How a search is answered (see [`filtered_plan`]).
+struct SearchPlan {
+    /// The matches, for the page (not sorted or paged).
+    page: Select<customers::Entity>,
+    /// The same matches, as the count reads them.
+    count: Select<customers::Entity>,
+    /// The total when the term index alone knows it.
+    known_total: Option<u64>,
+    /// The matches that rank before the chosen sort: those whose code,
+    /// credit code or phone is exactly what was typed (few by nature).
+    first: Option<sea_orm::Condition>,
+    /// The matches in any scope, and the scope in parts (see
+    /// [`store::scope_parts`]): a page sorted by time reads each part
+    /// along its owner's index.
+    unscoped: Select<customers::Entity>,
+    parts: Option<Vec<sea_orm::Condition>>,
 }
 
-/// The filtered query for a page and for its count (they differ only in how
-/// a common term is probed), and the total when the term index alone knows
-/// it (every customer in scope, one exact term, no other filter).
+/// The filtered query for a page and for its count, and the total when
+/// the term index alone knows it (every customer in scope, one exact term,
+/// no other filter).
+///
+/// A text search is answered one of two ways, whichever reads fewer rows:
+/// a *rare* text (its rarest index term held by fewer than
+/// [`drive_limit`] customers) takes its candidates from the term index and
+/// tests and sorts only them; a *common* text walks the list's sort index
+/// and tests each row's search columns (`model::search_columns`) until the
+/// page is full, which for a common text is soon. Neither builds the whole
+/// set of a common text's matches.
 async fn filtered_plan(
     state: &AppState,
     actor: &Actor,
     filter: &CustomerFilter,
-) -> Result<(
-    Select<customers::Entity>,
-    Select<customers::Entity>,
-    Option<u64>,
-)> {
+) -> Result<SearchPlan> {
     let scope = read_scope(state, actor).await?;
-    let mut q = store::scoped(&scope);
+    // Filters and text; the scope is added last, whole or in parts.
+    let mut q = customers::Entity::find();
     let mut known_total = None;
+    let mut first = None;
     let only_text = scope == Scope::All
         && [
             &filter.customer_type,
@@ -1522,73 +1592,72 @@ async fn filtered_plan(
         .all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()))
         && filter.owner_id.is_none()
         && filter.overdue != Some(true);
-    // The text condition as the page probes it, and as the count drives it.
-    let mut text_cond: Option<(sea_orm::Condition, sea_orm::Condition)> = None;
+    let limit = drive_limit(filter.paging(), store::max_id(&state.db).await?);
+    let cap = u64::from(state.policy().policy.limits.list_count_cap);
+    let backend = state.db.get_database_backend();
+    // The text condition as the page uses it, and as the count does.
+    let mut text_cond: Option<sea_orm::Condition> = None;
     if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let both = |c: sea_orm::Condition| (c.clone(), c);
         text_cond = Some(match model::query_terms(text) {
             model::SearchQuery::CreditCode(code) => {
-                both(sea_orm::Condition::all().add(customers::Column::CreditCode.eq(code)))
+                sea_orm::Condition::all().add(customers::Column::CreditCode.eq(code))
             }
             model::SearchQuery::Code(code) => {
-                both(sea_orm::Condition::all().add(customers::Column::Code.starts_with(code)))
+                first = Some(sea_orm::Condition::all().add(customers::Column::Code.eq(&code)));
+                let column = customers::Column::Code;
+                let holders = store::starts_with_count(&state.db, column, &code, limit).await?;
+                store::starts_with(column, &code, holders >= limit)
             }
             // A role that sees phones masked may not confirm a number by searching for it.
             model::SearchQuery::Phone(_)
                 if !may_see_phones(&state.policy().policy.customers, actor) =>
             {
-                both(store::nothing())
+                store::nothing()
             }
-            model::SearchQuery::Phone(digits) => both(store::id_in(
-                store::term_prefix(&format!("t:{digits}")),
-                false,
-            )),
+            model::SearchQuery::Phone(digits) => {
+                first = Some(store::id_in(store::term_exact(format!("t:{digits}"))));
+                // The digits may also be the start of a credit code.
+                let column = customers::Column::CreditCode;
+                let holders = store::starts_with_count(&state.db, column, &digits, limit).await?;
+                sea_orm::Condition::any()
+                    .add(store::id_in(store::term_prefix(&format!("t:{digits}"))))
+                    .add(store::starts_with(column, &digits, holders >= limit))
+            }
             model::SearchQuery::Pinyin(py) => {
-                let prefixes = [format!("i:{py}"), format!("p:{py}")];
-                let holders = store::count_ids(&state.db, store::term_prefixes(&prefixes)).await?;
-                if only_text {
-                    known_total = Some(holders);
-                }
-                let walk = walk_sort_index(holders, store::max_id(&state.db).await?);
-                let cond = |walk: bool| store::id_in(store::term_prefixes(&prefixes), walk);
-                (cond(walk), cond(false))
+                let row = store::pinyin_prefix(backend, &py);
+                let terms = store::Terms::prefixes([format!("i:{py}"), format!("p:{py}")]);
+                let (cond, total) = text_plan(state, terms, row, limit, only_text, cap).await?;
+                known_total = total;
+                cond
             }
+            model::SearchQuery::Name { text, .. } if text.is_empty() => sea_orm::Condition::all(),
             model::SearchQuery::Name { bigrams, text } => {
-                if bigrams.is_empty() {
-                    both(
-                        sea_orm::Condition::any()
-                            .add(customers::Column::FullName.contains(&text))
-                            .add(customers::Column::ShortName.contains(&text)),
-                    )
+                let row = store::name_contains(backend, &text);
+                // The rarest term that every match holds: a bigram, or for
+                // one character the terms that start with it.
+                let candidates = if bigrams.is_empty() {
+                    vec![store::Terms::prefixes([format!("n:{text}")])]
                 } else {
-                    let mut rarest = u64::MAX;
-                    for b in &bigrams {
-                        rarest = rarest.min(store::term_count(&state.db, b).await?);
-                    }
-                    let walk = walk_sort_index(rarest, store::max_id(&state.db).await?);
-                    let terms = |walk: bool| {
-                        bigrams.iter().fold(sea_orm::Condition::all(), |c, b| {
-                            c.add(store::id_in(store::term_exact(b.clone()), walk))
-                        })
-                    };
-                    if bigrams.len() == 1 && text.chars().count() == 2 {
-                        // One bigram that is the whole text: the term is the answer.
-                        if only_text {
-                            known_total = Some(rarest);
-                        }
-                        (terms(walk), terms(false))
-                    } else {
-                        // The bigrams may occur apart: keep only true substrings.
-                        let substring = sea_orm::Condition::any()
-                            .add(customers::Column::NameNorm.contains(&text))
-                            .add(customers::Column::FullName.contains(&text))
-                            .add(customers::Column::ShortName.contains(&text));
-                        (
-                            terms(walk).add(substring.clone()),
-                            terms(false).add(substring),
-                        )
+                    bigrams.into_iter().map(store::Terms::exact).collect()
+                };
+                let whole = candidates.len() == 1 && text.chars().count() <= 2;
+                let mut rarest: Option<(u64, store::Terms)> = None;
+                for terms in candidates {
+                    let n = terms.count_up_to(&state.db, limit).await?;
+                    if rarest.as_ref().is_none_or(|(m, _)| n < *m) {
+                        rarest = Some((n, terms));
                     }
                 }
+                let Some((_, terms)) = rarest else {
+                    return Err(Error::Internal(anyhow::anyhow!(
+                        "a name query without terms"
+                    )));
+                };
+                // Only a term that is the whole text counts the matches itself.
+                let (cond, total) =
+                    text_plan(state, terms, row, limit, only_text && whole, cap).await?;
+                known_total = total;
+                cond
             }
         });
     }
@@ -1618,10 +1687,60 @@ async fn filtered_plan(
         let now = state.clock.now();
         q = q.filter(archive_overdue(now));
     }
-    Ok(match text_cond {
-        Some((page, count)) => (q.clone().filter(page), q.filter(count), known_total),
-        None => (q.clone(), q, known_total),
+    if let Some(cond) = text_cond {
+        q = q.filter(cond);
+    }
+    let page = q.clone().filter(store::visible(&scope));
+    Ok(SearchPlan {
+        count: page.clone(),
+        page,
+        parts: store::scope_parts(&state.db, &scope).await?,
+        unscoped: q,
+        known_total,
+        first,
     })
+}
+
+/// How many candidates a text may have for the term index to drive its
+/// search: about where reading them costs what walking the sort index costs
+/// (a text held by `h` of `n` customers fills a page of `k` after about
+/// `k·n/h` rows; the two meet at `h = √(k·n)`).
+fn drive_limit(paging: crate::platform::list::Paging, customers: u64) -> u64 {
+    let k = paging.offset().saturating_add(paging.per_page).max(1);
+    let meet = (k.saturating_mul(customers) as f64).sqrt() as u64;
+    meet.clamp(200, 50_000)
+}
+
+/// A text's condition: the candidates of the term index tested by the row
+/// check when there are fewer than `limit` (rare text), else the row check
+/// alone (common text, walked). With `counts` (every customer in scope, no
+/// other filter, terms that match exactly what the row check does) a common
+/// text's total is read from the term index, up to the list's cap.
+async fn text_plan(
+    state: &AppState,
+    terms: store::Terms,
+    row: sea_orm::Condition,
+    limit: u64,
+    counts: bool,
+    cap: u64,
+) -> Result<(sea_orm::Condition, Option<u64>)> {
+    let holders = terms.count_up_to(&state.db, limit).await?;
+    if holders < limit {
+        let cond = sea_orm::Condition::all()
+            .add(store::id_in(terms.ids()))
+            .add(row);
+        return Ok((cond, None));
+    }
+    let total = if counts {
+        Some(
+            terms
+                .customers_up_to(&state.db, cap.saturating_add(1))
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok((row, total))
 }
 
 // ------------------------------------------------------------------ transfer, sharing

@@ -25,14 +25,20 @@
 //!
 //! [`query_terms`] turns a search box into a [`SearchQuery`]:
 //! - `CreditCode(code)`: match the stored (normalised, upper-case) credit code.
-//! - `Phone(digits)`: match [`phone_digits`] of stored phones (substring).
-//! - `Code(code)`: match the customer code (upper-case), exact or prefix.
+//! - `Phone(digits)`: stored phones whose [`phone_digits`] start with the
+//!   digits, or a credit code that starts with them; an exact phone first.
+//! - `Code(code)`: match the customer code (upper-case), exact or prefix;
+//!   the exact code first.
 //! - `Pinyin(s)`: prefix-match `i:<s>` and `p:<s>` terms.
 //! - `Name { bigrams, text }`: `bigrams` are complete `n:` terms to intersect;
 //!   the store then keeps only customers whose [`search_text`] of full or
 //!   short name contains `text` (bigrams can match out of order). With no
 //!   bigrams (a single character) the store scans the prefix `n:<text>`;
 //!   an empty `text` means "no name filter".
+//!
+//! Each customer row also carries its [`search_columns`], which a search
+//! walking the list's sort index tests row by row (a common text) instead
+//! of reading every customer that holds the text's terms.
 
 mod completeness;
 mod credit_code;
@@ -49,7 +55,7 @@ pub use credit_code::{
 pub use mnemonic::{PinyinKeys, pinyin_keys};
 pub use name::{normalize_name, search_text};
 pub use phone::{PhoneError, mask_phone, normalize_phone, phone_digits};
-pub use search::{SearchQuery, query_terms, search_terms};
+pub use search::{SearchColumns, SearchQuery, query_terms, search_columns, search_terms};
 
 /// NFKC: full-width letters, digits and punctuation become ASCII, the
 /// ideographic space a plain space, and CJK compatibility ideographs their

@@ -36,6 +36,11 @@ pub async fn connect(url: &str) -> Result<Db, DbErr> {
                 // temporary file each first change of a page costs a write
                 // call, and the journal is thrown away at commit anyway.
                 .pragma("temp_store", "memory")
+                // Reads map the database file instead of copying each page
+                // through a 2 MiB cache with a system call: a search that
+                // walks thousands of index entries, or a GET, reads memory.
+                // Writes still go through the WAL as before.
+                .pragma("mmap_size", MMAP_BYTES.to_string())
         });
     } else {
         opts.max_connections(20).min_connections(1);
@@ -63,7 +68,25 @@ fn options(url: &str) -> ConnectOptions {
 
 /// Applies every pending migration; safe to call on every start.
 pub async fn migrate(db: &Db) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    Migrator::up(db, None).await?;
+    refresh_statistics(db).await
+}
+
+/// Rows SQLite's `ANALYZE` samples per index: enough to tell a unique code
+/// from an owner shared by 50,000 customers, and 50 ms at a million.
+const ANALYSIS_LIMIT: u32 = 1000;
+
+/// Tells the query planner how the data is spread, after a start and after
+/// bulk writes (demo data, imports). Without it SQLite guesses, and guesses
+/// an index on an owner's tens of thousands of customers as good as the
+/// unique customer code; PostgreSQL's autovacuum gets there, later.
+pub async fn refresh_statistics(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared(&format!("PRAGMA analysis_limit = {ANALYSIS_LIMIT}"))
+            .await?;
+    }
+    db.execute_unprepared("ANALYZE").await?;
+    Ok(())
 }
 
 /// Begins a transaction that will write. On SQLite it takes the database
@@ -81,6 +104,9 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
         db.begin().await
     }
 }
+
+/// How much of a SQLite database file reads map (SQLite's own ceiling).
+const MMAP_BYTES: i64 = 0x7fff_0000;
 
 /// SQLite's page cache during a bulk write, in KiB (a negative `cache_size`).
 /// A 100,000-customer import touches a few hundred MiB of table and index

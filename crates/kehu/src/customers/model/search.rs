@@ -52,6 +52,38 @@ pub fn search_terms(full_name: &str, short_name: Option<&str>) -> Vec<String> {
     terms.into_iter().collect()
 }
 
+/// A customer's names and pinyin as two row columns, so that a search can
+/// check a row it walks without the term index:
+/// - `name_text`: [`search_text`] of the full name and of the short name,
+///   space-separated (a name query never holds a space, so a substring
+///   never spans the two);
+/// - `pinyin_text`: every `(initials, full)` reading variant of both names,
+///   each behind a space, so that a pinyin query `q` matches a row exactly
+///   when `pinyin_text` contains `" " + q` — the `i:`/`p:` terms' prefix rule.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchColumns {
+    pub name_text: String,
+    pub pinyin_text: String,
+}
+
+pub fn search_columns(full_name: &str, short_name: Option<&str>) -> SearchColumns {
+    let mut names: Vec<String> = Vec::new();
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    for name in std::iter::once(full_name).chain(short_name) {
+        let text = search_text(name);
+        if !text.is_empty() && !names.contains(&text) {
+            names.push(text);
+        }
+        for (initials, full) in pinyin_keys(name).variants {
+            keys.extend([initials, full].into_iter().filter(|k| !k.is_empty()));
+        }
+    }
+    SearchColumns {
+        name_text: names.join(" "),
+        pinyin_text: keys.iter().map(|k| format!(" {k}")).collect(),
+    }
+}
+
 fn is_han(c: char) -> bool {
     matches!(c,
         '\u{3400}'..='\u{4DBF}'
@@ -126,6 +158,24 @@ mod tests {
             bigrams: bigrams.iter().map(|s| s.to_string()).collect(),
             text: text.into(),
         }
+    }
+
+    #[test]
+    fn search_columns_agree_with_the_terms() {
+        let cols = search_columns("北京石油有限公司", Some("北京石油"));
+        assert_eq!(cols.name_text, "北京石油有限公司 北京石油");
+        assert!(cols.pinyin_text.contains(" bjsy"), "{cols:?}");
+        assert!(cols.pinyin_text.contains(" beijingshiyouyouxiangongsi"));
+        // Every i:/p: term appears as a token, every n: term inside a name.
+        for term in search_terms("曾记食品厂", Some("ＴＣＬ")) {
+            let cols = search_columns("曾记食品厂", Some("ＴＣＬ"));
+            match term.split_once(':') {
+                Some(("n", v)) => assert!(cols.name_text.contains(v), "{term}"),
+                Some((_, v)) => assert!(cols.pinyin_text.contains(&format!(" {v}")), "{term}"),
+                None => unreachable!(),
+            }
+        }
+        assert_eq!(search_columns("", None), SearchColumns::default());
     }
 
     #[test]
