@@ -1618,10 +1618,25 @@ async fn filtered_plan(
                 first = Some(store::id_in(store::term_exact(format!("t:{digits}"))));
                 // The digits may also be the start of a credit code.
                 let column = customers::Column::CreditCode;
+                let phones = store::term_prefix(&format!("t:{digits}"));
                 let holders = store::starts_with_count(&state.db, column, &digits, limit).await?;
-                sea_orm::Condition::any()
-                    .add(store::id_in(store::term_prefix(&format!("t:{digits}"))))
-                    .add(store::starts_with(column, &digits, holders >= limit))
+                if holders < limit {
+                    // One set of candidates, so each engine drives from it.
+                    let both = store::union_ids(
+                        phones,
+                        store::ids_where(store::starts_with(column, &digits, false)),
+                    );
+                    if only_text {
+                        known_total =
+                            Some(store::count_ids_up_to(&state.db, both.clone(), cap + 1).await?);
+                    }
+                    store::id_in(both)
+                } else {
+                    // Most customers' credit codes start so: walk and test.
+                    sea_orm::Condition::any()
+                        .add(store::id_in(phones))
+                        .add(store::starts_with(column, &digits, true))
+                }
             }
             model::SearchQuery::Pinyin(py) => {
                 let row = store::pinyin_prefix(backend, &py);

@@ -506,6 +506,24 @@ pub fn starts_with(column: customers::Column, prefix: &str, walk: bool) -> Condi
     }
 }
 
+/// The ids of the customers meeting `cond` (a subquery).
+pub fn ids_where(cond: Condition) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(customers::Column::Id)
+        .from(customers::Entity)
+        .cond_where(cond)
+        .to_owned()
+}
+
+/// Ids in either set, each once.
+pub fn union_ids(
+    mut a: sea_orm::sea_query::SelectStatement,
+    b: sea_orm::sea_query::SelectStatement,
+) -> sea_orm::sea_query::SelectStatement {
+    a.union(sea_orm::sea_query::UnionType::Distinct, b);
+    a
+}
+
 /// How many customers' `column` starts with `prefix`, counted up to
 /// `limit` (the column's index alone).
 pub async fn starts_with_count(
@@ -514,12 +532,7 @@ pub async fn starts_with_count(
     prefix: &str,
     limit: u64,
 ) -> Result<u64> {
-    let ids = Query::select()
-        .column(customers::Column::Id)
-        .from(customers::Entity)
-        .cond_where(starts_with(column, prefix, false))
-        .to_owned();
-    count_ids_up_to(db, ids, limit).await
+    count_ids_up_to(db, ids_where(starts_with(column, prefix, false)), limit).await
 }
 
 /// `haystack` contains `needle`: a plain byte search (SQLite's `instr`,
