@@ -1619,17 +1619,21 @@ async fn filtered_plan(
                 // The digits may also be the start of a credit code.
                 let column = customers::Column::CreditCode;
                 let phones = store::term_prefix(&format!("t:{digits}"));
+                let credit = store::ids_where(store::starts_with(column, &digits, false));
+                let both = store::union_ids(phones.clone(), credit);
+                if only_text {
+                    // From the two indexes; the union only when it is small.
+                    let credits =
+                        store::starts_with_count(&state.db, column, &digits, cap + 1).await?;
+                    known_total = Some(if credits > cap {
+                        credits
+                    } else {
+                        store::count_ids_up_to(&state.db, both.clone(), cap + 1).await?
+                    });
+                }
                 let holders = store::starts_with_count(&state.db, column, &digits, limit).await?;
                 if holders < limit {
                     // One set of candidates, so each engine drives from it.
-                    let both = store::union_ids(
-                        phones,
-                        store::ids_where(store::starts_with(column, &digits, false)),
-                    );
-                    if only_text {
-                        known_total =
-                            Some(store::count_ids_up_to(&state.db, both.clone(), cap + 1).await?);
-                    }
                     store::id_in(both)
                 } else {
                     // Most customers' credit codes start so: walk and test.
