@@ -36,11 +36,6 @@ pub async fn connect(url: &str) -> Result<Db, DbErr> {
                 // temporary file each first change of a page costs a write
                 // call, and the journal is thrown away at commit anyway.
                 .pragma("temp_store", "memory")
-                // Reads map the database file instead of copying each page
-                // through a 2 MiB cache with a system call: a search that
-                // walks thousands of index entries, or a GET, reads memory.
-                // Writes still go through the WAL as before.
-                .pragma("mmap_size", MMAP_BYTES.to_string())
         });
     } else {
         opts.max_connections(20).min_connections(1);
@@ -104,9 +99,6 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
         db.begin().await
     }
 }
-
-/// How much of a SQLite database file reads map (SQLite's own ceiling).
-const MMAP_BYTES: i64 = 0x7fff_0000;
 
 /// SQLite's page cache during a bulk write, in KiB (a negative `cache_size`).
 /// A 100,000-customer import touches a few hundred MiB of table and index
