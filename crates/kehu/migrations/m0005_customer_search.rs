@@ -19,12 +19,12 @@ pub struct Migration;
 /// one-letter kind and a colon, so the `ascii` tokenizer with `:` as a token
 /// character keeps each term one token. Contentless with deletes, and no
 /// positions (`detail=none`): only which customers hold a term is ever asked.
-const CREATE_INDEX: &str = "CREATE VIRTUAL TABLE customer_search USING fts5(\
+pub(super) const CREATE_INDEX: &str = "CREATE VIRTUAL TABLE customer_search USING fts5(\
      terms, content='', contentless_delete=1, detail=none, \
      tokenize=\"ascii tokenchars ':'\")";
-const CREATE_VOCABULARY: &str =
+pub(super) const CREATE_VOCABULARY: &str =
     "CREATE VIRTUAL TABLE customer_search_terms USING fts5vocab(customer_search, instance)";
-const CREATE_VIEW: &str = "CREATE VIEW customer_terms (term, customer_id) AS \
+pub(super) const CREATE_VIEW: &str = "CREATE VIEW customer_terms (term, customer_id) AS \
      SELECT term, doc FROM customer_search_terms";
 
 #[sea_orm_migration::async_trait::async_trait]

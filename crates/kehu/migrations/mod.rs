@@ -10,6 +10,7 @@ mod m0005_customer_search;
 mod m0006_drop_write_lock;
 mod m0007_backup_runs;
 mod m0008_customer_search_columns;
+mod m0009_customer_search_scope;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_drop_write_lock::Migration),
             Box::new(m0007_backup_runs::Migration),
             Box::new(m0008_customer_search_columns::Migration),
+            Box::new(m0009_customer_search_scope::Migration),
         ]
     }
 }

@@ -1211,7 +1211,7 @@ impl Generator {
         c.basic_complete = basic;
         c.full_complete = full;
         c.completeness = score;
-        let terms = crate::customers::terms_for(&c, &contact_models);
+        let terms = crate::customers::terms_for(&c, &contact_models, &[]);
         GenCustomer {
             c,
             contacts,

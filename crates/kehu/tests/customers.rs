@@ -8,6 +8,18 @@ use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
 
+/// What a caller's searches for each of `queries` total; a query may add
+/// filters after `&` (`海天&stage=active`).
+async fn totals(caller: &Caller, queries: &[&str]) -> anyhow::Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for query in queries {
+        let (q, filters) = query.split_once('&').unwrap_or((query, ""));
+        let url = format!("/api/v1/customers?q={}&{filters}", urlencoding::encode(q));
+        out.push(caller.get(&url).await?.1["total"].as_i64().unwrap_or(-1));
+    }
+    Ok(out)
+}
+
 /// A signed-in API caller.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,6 +145,11 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
         .await?;
     assert_eq!((st, r["transferred"].clone()), (StatusCode::OK, json!(1)));
     assert_eq!(rep_b.get(&path).await?.0, StatusCode::OK);
+    // A search finds it where it is now: the index knows the owner and shares.
+    let found = |caller| totals(caller, &["恒达精密", "恒", "szhd", "suzhouhengda"]);
+    assert_eq!(found(&rep_b).await?, vec![1; 4]);
+    assert_eq!(found(&rep_a).await?, vec![0; 4]);
+    assert_eq!(found(&mgr).await?, vec![0; 4]);
     assert_eq!(rep_a.get(&path).await?.0, StatusCode::NOT_FOUND);
     let (_, owners) = rep_b.get(&format!("{path}/owners")).await?;
     let names: Vec<&str> = owners["items"]
@@ -159,6 +176,7 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
         .await?;
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert_eq!(rep_a.get(&path).await?.0, StatusCode::OK);
+    assert_eq!(found(&rep_a).await?, vec![1; 4]);
     let r = rep_b
         .client
         .delete(format!("{}{path}/shares/{a_id}", s.base))
@@ -167,6 +185,7 @@ async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -
         .await?;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(rep_a.get(&path).await?.0, StatusCode::NOT_FOUND);
+    assert_eq!(found(&rep_a).await?, vec![0; 4]);
     Ok(())
 }
 
@@ -861,6 +880,64 @@ async fn search_terms_follow_edits_and_survive_the_move_to_the_index() -> R {
     Ok(())
 }
 
+/// Migration m0009 writes every customer's terms again from the rows: its
+/// names, phones, owner, shares and filter values, on both engines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_is_written_again_from_the_rows_by_the_upgrade() -> R {
+    use sea_orm::ConnectionTrait;
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    let (other, other_id) = Caller::new(&s, "other", &["sales_rep"]).await?;
+    let (st, c) = rep
+        .post(
+            "/api/v1/customers",
+            json!({"full_name": "宁波海天塑机集团有限公司", "short_name": "海天塑机",
+                   "customer_type": "dealer", "stage": "active", "tags": "出口",
+                   "contact_name": "李工", "contact_phone": "13957488888"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CREATED, "{c}");
+    let path = format!("/api/v1/customers/{}", c["id"]);
+    let (st, _) = rep
+        .post(&format!("{path}/shares"), json!({"user_id": other_id}))
+        .await?;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let queries = [
+        "海天",
+        "塑",
+        "nbht",
+        "ningbohaitian",
+        "1395748",
+        "13957488888",
+        "海天&stage=active",
+        "海天&stage=lost",
+        "海天&tag=出口",
+        "海天&customer_type=dealer",
+    ];
+    let expect = vec![1, 1, 1, 1, 1, 1, 1, 0, 1, 1];
+    assert_eq!(totals(&rep, &queries).await?, expect, "before");
+    assert_eq!(totals(&other, &queries).await?, expect, "shared, before");
+
+    let db = kehu::platform::db::connect(&s.db.config().database_url()).await?;
+    let empty = if s.db.is_postgres() {
+        "DELETE FROM customer_terms"
+    } else {
+        "DELETE FROM customer_search"
+    };
+    db.execute_unprepared(empty).await?;
+    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version LIKE 'm0009%'")
+        .await?;
+    assert_eq!(
+        totals(&rep, &queries).await?,
+        vec![0; 10],
+        "the index is empty"
+    );
+    kehu::platform::db::migrate(&db).await?;
+    assert_eq!(totals(&rep, &queries).await?, expect, "after");
+    assert_eq!(totals(&other, &queries).await?, expect, "shared, after");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_answers_the_record_as_a_following_get_shows_it() -> R {
     let s = TestServer::start().await?;
@@ -1109,7 +1186,7 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
             let name: Vec<char> = c0["full_name"].as_str().unwrap_or("").chars().collect();
             let mnemonic = c0["mnemonic"].as_str().unwrap_or("").to_owned();
             let code = c0["code"].as_str().unwrap_or("").to_owned();
-            let (kind, q) = match rng.below(6) {
+            let (kind, q) = match rng.below(7) {
                 0..=2 => {
                     let len = 1 + rng.below(4).min(name.len().saturating_sub(1));
                     let at = rng.below(name.len() - len + 1);
@@ -1119,15 +1196,36 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
                     let len = 2 + rng.below(2);
                     ("pinyin", mnemonic[..len].to_owned())
                 }
-                4 => ("code", code[..code.len() - rng.below(3)].to_owned()),
+                // Full pinyin past the index's eight letters: the row decides.
+                4 => {
+                    let full =
+                        kehu::customers::model::pinyin_keys(c0["full_name"].as_str().unwrap_or(""))
+                            .variants
+                            .first()
+                            .map(|(_, f)| f.clone())
+                            .unwrap_or_default();
+                    let len = full.len().min(9 + rng.below(4));
+                    ("pinyin", full[..len].to_owned())
+                }
+                5 => ("code", code[..code.len() - rng.below(3)].to_owned()),
                 _ => ("name", "有限公司".to_owned()),
             };
             let sort = ["-updated", "code", "-code", "created", "-created"][rng.below(5)];
             let per_page = 5 + rng.below(20);
             let page = 1 + rng.below(2);
+            // A third of the queries also filter by the stage of a customer seen.
+            let stage = if rng.below(3) == 0 {
+                everyone[rng.below(everyone.len())]["stage"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            } else {
+                String::new()
+            };
             let mut expected: Vec<&Value> = everyone
                 .iter()
                 .filter(|c| brute_force_matches(kind, &q, c))
+                .filter(|c| stage.is_empty() || c["stage"].as_str() == Some(stage.as_str()))
                 .collect();
             // The exact code typed comes first, then the chosen order.
             let inexact = |c: &Value| kind != "code" || c["code"].as_str() != Some(q.as_str());
@@ -1146,6 +1244,7 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
                 .get(s.url("/api/v1/customers"))
                 .query(&[
                     ("q", q.as_str()),
+                    ("stage", stage.as_str()),
                     ("sort", sort),
                     ("per_page", &per_page.to_string()),
                     ("page", &page.to_string()),
@@ -1158,8 +1257,9 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
                 .as_array()
                 .map(|a| a.iter().filter_map(|c| c["code"].as_str()).collect())
                 .unwrap_or_default();
-            let case =
-                format!("seed {seed}, {who}, {kind} {q:?}, sort {sort}, page {page} of {per_page}");
+            let case = format!(
+                "seed {seed}, {who}, {kind} {q:?}, stage {stage:?}, sort {sort}, page {page} of {per_page}"
+            );
             assert_eq!(codes, want, "{case}");
             assert_eq!(got["total"], expected.len(), "{case}");
             assert_eq!(got["total_capped"], false, "{case}");

@@ -271,7 +271,7 @@ pub async fn import(
     for new in checked.iter().filter_map(|(_, r)| r.as_ref().ok()) {
         codes.extend(new.c.credit_code.iter().cloned());
         names.push(new.c.name_norm.clone());
-        terms.extend(new.phones.iter().map(|p| super::phone_term(p)));
+        terms.extend(new.phones.iter().map(|p| super::model::phone_term(p)));
     }
     for list in [&mut codes, &mut names, &mut terms] {
         list.sort_unstable();
@@ -617,7 +617,7 @@ impl InFile {
             }
         }
         for phone in &new.phones {
-            let term = super::phone_term(phone);
+            let term = super::model::phone_term(phone);
             match self.phones.get(&term) {
                 Some(&first) if first != row => possible.push(row_error(
                     row,

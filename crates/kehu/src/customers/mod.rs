@@ -653,31 +653,51 @@ fn apply_fields(
     f.0
 }
 
-/// The search terms of a customer: its names and its contacts' phones.
-pub(crate) fn terms_for(c: &customers::Model, contacts: &[contacts::Model]) -> Vec<String> {
+/// The search terms of a customer: its names, its contacts' phones, its
+/// owner and the users it is shared with.
+pub(crate) fn terms_for(
+    c: &customers::Model,
+    contacts: &[contacts::Model],
+    shared_with: &[i64],
+) -> Vec<String> {
     terms_with_phones(
         c,
         contacts
             .iter()
             .flat_map(|contact| contact.phones.split(", "))
             .filter(|p| !p.is_empty()),
+        shared_with,
     )
 }
 
 fn terms_with_phones<'a>(
     c: &customers::Model,
     phones: impl Iterator<Item = &'a str>,
+    shared_with: &[i64],
 ) -> Vec<String> {
-    let mut terms = model::search_terms(&c.full_name, c.short_name.as_deref());
-    terms.extend(phones.map(phone_term));
-    terms.sort();
-    terms.dedup();
-    terms
+    model::customer_terms(
+        &c.full_name,
+        c.short_name.as_deref(),
+        phones,
+        c.owner_id,
+        shared_with,
+        model::Filters {
+            customer_type: &c.customer_type,
+            stage: &c.stage,
+            region: c.region.as_deref(),
+            industry: c.industry.as_deref(),
+            grade: c.grade.as_deref(),
+            tags: &c.tags,
+        },
+    )
 }
 
-/// The search term (and duplicate key) of a phone number.
-fn phone_term(phone: &str) -> String {
-    format!("t:{}", model::phone_digits(phone))
+/// Rewrites a customer's search terms from what is stored: after a change
+/// of its contacts, owner or shares.
+async fn reindex(txn: &impl ConnectionTrait, c: &customers::Model) -> Result<()> {
+    let contacts = store::contacts_of(txn, c.id).await?;
+    let shared = store::shared_with(txn, c.id).await?;
+    store::set_terms(txn, c.id, &terms_for(c, &contacts, &shared)).await
 }
 
 /// The owner rules: anyone may own what it creates; another owner must be
@@ -760,7 +780,7 @@ const MATCHES_PER_KEY: usize = 6;
 
 impl Known {
     /// Loads the customers holding any of the credit codes, normalised names
-    /// or phone terms ([`phone_term`]), with their owners' names.
+    /// or phone terms ([`model::phone_term`]), with their owners' names.
     pub(crate) async fn load(
         reads: &Reads,
         credit_codes: &[String],
@@ -919,7 +939,7 @@ fn duplicates(
     }
     let mut seen = Vec::new();
     for phone in phones {
-        for other in others(known.phones.get(&phone_term(phone))) {
+        for other in others(known.phones.get(&model::phone_term(phone))) {
             if seen.contains(&other.id) {
                 continue;
             }
@@ -953,7 +973,7 @@ async fn check_duplicates(
     } else {
         (
             std::slice::from_ref(&c.name_norm),
-            phones.iter().map(|p| phone_term(p)).collect(),
+            phones.iter().map(|p| model::phone_term(p)).collect(),
         )
     };
     let known = Known::load(&state.reads, c.credit_code.as_slice(), names, &terms).await?;
@@ -1085,7 +1105,7 @@ pub(crate) fn validate_new(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let terms = terms_with_phones(&c, phones.iter().map(String::as_str));
+    let terms = terms_with_phones(&c, phones.iter().map(String::as_str), &[]);
     Ok(NewCustomer {
         c,
         contact: contact_name.map(|n| (n, clean(&input.contact_title).flatten())),
@@ -1362,7 +1382,8 @@ pub async fn update(
         .update(&txn)
         .await
         .map_err(unique_violation_to_conflict)?;
-    store::set_terms(&txn, id, &terms_for(&saved, &contacts_now)).await?;
+    let shared = store::shared_with(&txn, id).await?;
+    store::set_terms(&txn, id, &terms_for(&saved, &contacts_now, &shared)).await?;
     let saved = refresh_completeness(&txn, policy, saved, now).await?;
     audit::record(
         &txn,
@@ -1450,7 +1471,7 @@ pub async fn search(
     let count = async {
         match plan.known_total {
             Some(t) => Ok(Total::up_to(t, cap)),
-            None => crate::platform::list::count_up_to(&state.db, plan.count, cap).await,
+            None => crate::platform::list::count_up_to(&state.reads, plan.count, cap).await,
         }
     };
     let page = async {
@@ -1458,7 +1479,7 @@ pub async fn search(
         let first = match plan.first {
             Some(exact) => {
                 let q = store::order(plan.page.clone().filter(exact), sort);
-                store::rows(&state.db, q, 0, store::MAX_EXACT_MATCHES).await?
+                store::rows(&state.reads, q, 0, store::MAX_EXACT_MATCHES).await?
             }
             None => Vec::new(),
         };
@@ -1492,14 +1513,15 @@ pub async fn search(
                             .filter(part.clone())
                             .filter(not_first.clone());
                         each.push(
-                            store::rows(&state.db, store::order(q, sort), 0, skip + rest).await?,
+                            store::rows(&state.reads, store::order(q, sort), 0, skip + rest)
+                                .await?,
                         );
                     }
                     rows.extend(store::merge_by_updated(each, descending, skip, rest));
                 }
                 _ => {
                     let q = store::order(plan.page.filter(not_first), sort);
-                    rows.extend(store::rows(&state.db, q, skip, rest).await?);
+                    rows.extend(store::rows(&state.reads, q, skip, rest).await?);
                 }
             }
         }
@@ -1559,16 +1581,16 @@ struct SearchPlan {
 }
 
 /// The filtered query for a page and for its count, and the total when
-/// the term index alone knows it (every customer in scope, one exact term,
-/// no other filter).
+/// the index alone knows it.
 ///
-/// A text search is answered one of two ways, whichever reads fewer rows:
-/// a *rare* text (its rarest index term held by fewer than
-/// [`drive_limit`] customers) takes its candidates from the term index and
-/// tests and sorts only them; a *common* text walks the list's sort index
-/// and tests each row's search columns (`model::search_columns`) until the
-/// page is full, which for a common text is soon. Neither builds the whole
-/// set of a common text's matches.
+/// A name or pinyin text is a [`store::TermQuery`] with the scope and the
+/// owner filter in it, answered one of two ways, whichever reads fewer rows:
+/// a *rare* text (fewer than [`drive_limit`] matches) takes its matches'
+/// ids from the index and sorts only them; a *common* text walks the list's
+/// sort index and tests each row's search columns (`model::search_columns`)
+/// until the page is full, which for a common text is soon. Either way the
+/// total comes from the same index query, capped, unless a filter the
+/// index does not hold (stage, type, tag, overdue…) asks the rows.
 async fn filtered_plan(
     state: &AppState,
     actor: &Actor,
@@ -1579,7 +1601,11 @@ async fn filtered_plan(
     let mut q = customers::Entity::find();
     let mut known_total = None;
     let mut first = None;
+    // The one filter the index does not hold: it depends on the time.
+    let overdue = filter.overdue == Some(true);
     let only_text = scope == Scope::All
+        && !overdue
+        && filter.owner_id.is_none()
         && [
             &filter.customer_type,
             &filter.stage,
@@ -1589,23 +1615,55 @@ async fn filtered_plan(
             &filter.tag,
         ]
         .iter()
-        .all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()))
-        && filter.owner_id.is_none()
-        && filter.overdue != Some(true);
-    let limit = drive_limit(filter.paging(), store::max_id(&state.db).await?);
+        .all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
+    let limit = drive_limit(filter.paging(), store::max_id(&state.reads).await?);
     let cap = u64::from(state.policy().policy.limits.list_count_cap);
     let backend = state.db.get_database_backend();
-    // The text condition as the page uses it, and as the count does.
+    // Who may hold the text: the scope and the owner filter, as index terms.
+    let mut holders = store::TermQuery::default();
+    if let Some(terms) = store::scope_terms(&state.db, &scope).await? {
+        holders = holders.any(terms);
+    }
+    if let Some(o) = filter.owner_id {
+        holders = holders.all([model::owner_term(o)]);
+    }
+    for (field, value) in [
+        ("type", &filter.customer_type),
+        ("stage", &filter.stage),
+        ("region", &filter.region),
+        ("industry", &filter.industry),
+        ("grade", &filter.grade),
+    ] {
+        if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
+            holders = holders.all([model::filter_term(field, v)]);
+        }
+    }
+    if let Some(t) = filter
+        .tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        holders = holders.all([model::filter_term("tag", t)]);
+    }
     let mut text_cond: Option<sea_orm::Condition> = None;
-    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        text_cond = Some(match model::query_terms(text) {
+    // What the count reads instead, when that is fewer rows.
+    let mut count_cond: Option<sea_orm::Condition> = None;
+    let mut driven = false;
+    let query = filter
+        .q
+        .as_deref()
+        .map(model::query_terms)
+        .filter(|q| !matches!(q, model::SearchQuery::Name { text, .. } if text.is_empty()));
+    if let Some(query) = query {
+        text_cond = Some(match query {
             model::SearchQuery::CreditCode(code) => {
                 sea_orm::Condition::all().add(customers::Column::CreditCode.eq(code))
             }
             model::SearchQuery::Code(code) => {
                 first = Some(sea_orm::Condition::all().add(customers::Column::Code.eq(&code)));
                 let column = customers::Column::Code;
-                let holders = store::starts_with_count(&state.db, column, &code, limit).await?;
+                let holders = store::starts_with_count(&state.reads, column, &code, limit).await?;
                 store::starts_with(column, &code, holders >= limit)
             }
             // A role that sees phones masked may not confirm a number by searching for it.
@@ -1615,23 +1673,27 @@ async fn filtered_plan(
                 store::nothing()
             }
             model::SearchQuery::Phone(digits) => {
-                first = Some(store::id_in(store::term_exact(format!("t:{digits}"))));
+                let exact = store::TermQuery::default().all([format!("t:{digits}")]);
+                first = Some(store::id_in(exact.ids(backend)));
                 // The digits may also be the start of a credit code.
                 let column = customers::Column::CreditCode;
-                let phones = store::term_prefix(&format!("t:{digits}"));
+                let phones = store::TermQuery::default()
+                    .prefix(format!("t:{digits}"))
+                    .ids(backend);
                 let credit = store::ids_where(store::starts_with(column, &digits, false));
                 let both = store::union_ids(phones.clone(), credit);
                 if only_text {
                     // From the two indexes; the union only when it is small.
                     let credits =
-                        store::starts_with_count(&state.db, column, &digits, cap + 1).await?;
+                        store::starts_with_count(&state.reads, column, &digits, cap + 1).await?;
                     known_total = Some(if credits > cap {
                         credits
                     } else {
-                        store::count_ids_up_to(&state.db, both.clone(), cap + 1).await?
+                        store::count_ids_up_to(&state.reads, both.clone(), cap + 1).await?
                     });
                 }
-                let holders = store::starts_with_count(&state.db, column, &digits, limit).await?;
+                let holders =
+                    store::starts_with_count(&state.reads, column, &digits, limit).await?;
                 if holders < limit {
                     // One set of candidates, so each engine drives from it.
                     store::id_in(both)
@@ -1643,42 +1705,32 @@ async fn filtered_plan(
                 }
             }
             model::SearchQuery::Pinyin(py) => {
+                let (term, whole) = model::pinyin_term(&py);
                 let row = store::pinyin_prefix(backend, &py);
-                let terms = store::Terms::prefixes([format!("i:{py}"), format!("p:{py}")]);
-                let (cond, total) = text_plan(state, terms, row, limit, only_text, cap).await?;
-                known_total = total;
-                cond
+                let terms = store::TermQuery::default().all([term]).and(holders.clone());
+                let plan = text_plan(state, &terms, row, whole, limit, cap).await?;
+                known_total = plan.total.filter(|_| !overdue);
+                driven = plan.driven;
+                count_cond = plan.count;
+                plan.cond
             }
-            model::SearchQuery::Name { text, .. } if text.is_empty() => sea_orm::Condition::all(),
-            model::SearchQuery::Name { bigrams, text } => {
+            model::SearchQuery::Name { terms, text } => {
                 let row = store::name_contains(backend, &text);
-                // The rarest term that every match holds: a bigram, or for
-                // one character the terms that start with it.
-                let candidates = if bigrams.is_empty() {
-                    vec![store::Terms::prefixes([format!("n:{text}")])]
-                } else {
-                    bigrams.into_iter().map(store::Terms::exact).collect()
-                };
-                let whole = candidates.len() == 1 && text.chars().count() <= 2;
-                let mut rarest: Option<(u64, store::Terms)> = None;
-                for terms in candidates {
-                    let n = terms.count_up_to(&state.db, limit).await?;
-                    if rarest.as_ref().is_none_or(|(m, _)| n < *m) {
-                        rarest = Some((n, terms));
-                    }
-                }
-                let Some((_, terms)) = rarest else {
-                    return Err(Error::Internal(anyhow::anyhow!(
-                        "a name query without terms"
-                    )));
-                };
-                // Only a term that is the whole text counts the matches itself.
-                let (cond, total) =
-                    text_plan(state, terms, row, limit, only_text && whole, cap).await?;
-                known_total = total;
-                cond
+                // Up to two characters the terms say what the row does;
+                // longer, a name may hold every bigram but not the text.
+                let whole = text.chars().count() <= 2;
+                let terms = store::TermQuery::default().all(terms).and(holders.clone());
+                let plan = text_plan(state, &terms, row, whole, limit, cap).await?;
+                known_total = plan.total.filter(|_| !overdue);
+                driven = plan.driven;
+                count_cond = plan.count;
+                plan.cond
             }
         });
+    }
+    // No text: the scope and filters alone are counted on the index.
+    if text_cond.is_none() && !holders.is_empty() && !overdue {
+        known_total = Some(holders.count_up_to(&state.reads, cap + 1).await?);
     }
     for (value, col) in [
         (&filter.customer_type, customers::Column::CustomerType),
@@ -1706,23 +1758,31 @@ async fn filtered_plan(
         let now = state.clock.now();
         q = q.filter(archive_overdue(now));
     }
+    let counted = match count_cond.or_else(|| text_cond.clone()) {
+        Some(cond) => q.clone().filter(cond),
+        None => q.clone(),
+    };
     if let Some(cond) = text_cond {
         q = q.filter(cond);
     }
     let page = q.clone().filter(store::visible(&scope));
     Ok(SearchPlan {
-        count: page.clone(),
+        count: counted.filter(store::visible(&scope)),
         page,
-        parts: store::scope_parts(&state.db, &scope).await?,
+        parts: if driven {
+            None
+        } else {
+            store::scope_parts(&state.db, &scope).await?
+        },
         unscoped: q,
         known_total,
         first,
     })
 }
 
-/// How many candidates a text may have for the term index to drive its
-/// search: about where reading them costs what walking the sort index costs
-/// (a text held by `h` of `n` customers fills a page of `k` after about
+/// How many matches a text may have for the index to drive its search:
+/// about where reading them costs what walking the sort index costs (a
+/// text held by `h` of `n` customers fills a page of `k` after about
 /// `k·n/h` rows; the two meet at `h = √(k·n)`).
 fn drive_limit(paging: crate::platform::list::Paging, customers: u64) -> u64 {
     let k = paging.offset().saturating_add(paging.per_page).max(1);
@@ -1730,36 +1790,68 @@ fn drive_limit(paging: crate::platform::list::Paging, customers: u64) -> u64 {
     meet.clamp(200, 50_000)
 }
 
-/// A text's condition: the candidates of the term index tested by the row
-/// check when there are fewer than `limit` (rare text), else the row check
-/// alone (common text, walked). With `counts` (every customer in scope, no
-/// other filter, terms that match exactly what the row check does) a common
-/// text's total is read from the term index, up to the list's cap.
+/// A name or pinyin text's condition, and its total when the index knows
+/// it. `terms` is the text with the scope and filters; `whole` says
+/// whether they say all that `row` does (a name of three or more
+/// characters, or pinyin past the terms' letters, also needs `row`).
+///
+/// Fewer than `limit` matches of `terms`: their ids (rare text). More: the
+/// row test alone, which the page walks (common text); its total is
+/// counted on the index up to the list's cap, and when the terms are not
+/// the whole text and stop below the cap, their matches are tested and
+/// counted instead (exact).
 async fn text_plan(
     state: &AppState,
-    terms: store::Terms,
+    terms: &store::TermQuery,
     row: sea_orm::Condition,
+    whole: bool,
     limit: u64,
-    counts: bool,
     cap: u64,
-) -> Result<(sea_orm::Condition, Option<u64>)> {
-    let holders = terms.count_up_to(&state.db, limit).await?;
-    if holders < limit {
-        let cond = sea_orm::Condition::all()
-            .add(store::id_in(terms.ids()))
-            .add(row);
-        return Ok((cond, None));
+) -> Result<TextPlan> {
+    let backend = state.db.get_database_backend();
+    let ids = terms.ids_up_to(&state.reads, limit).await?;
+    let found = ids.len() as u64;
+    if found < limit {
+        let mut cond = store::id_among(backend, &ids);
+        if !whole {
+            cond = cond.add(row);
+        }
+        return Ok(TextPlan {
+            cond,
+            count: None,
+            total: whole.then_some(found),
+            driven: true,
+        });
     }
-    let total = if counts {
-        Some(
-            terms
-                .customers_up_to(&state.db, cap.saturating_add(1))
-                .await?,
-        )
+    let bound = terms
+        .count_up_to(&state.reads, cap.saturating_add(1))
+        .await?;
+    let (total, count) = if whole || bound > cap {
+        // Past the cap the terms' count bounds the total: "10,000+".
+        (Some(bound), None)
     } else {
-        None
+        let ids = terms.ids_up_to(&state.reads, bound).await?;
+        let cond = store::id_among(backend, &ids).add(row.clone());
+        (None, Some(cond))
     };
-    Ok((row, total))
+    Ok(TextPlan {
+        cond: row,
+        count,
+        total,
+        driven: false,
+    })
+}
+
+/// What [`text_plan`] decided.
+struct TextPlan {
+    /// The matches, as the page reads them.
+    cond: sea_orm::Condition,
+    /// The matches as the count reads them, when not `cond`.
+    count: Option<sea_orm::Condition>,
+    /// The total in scope, when the index knows it.
+    total: Option<u64>,
+    /// The matches are a list of ids, which one query sorts (no scope parts).
+    driven: bool,
 }
 
 // ------------------------------------------------------------------ transfer, sharing
@@ -1856,7 +1948,8 @@ pub async fn transfer(
         am.owner_id = Set(to);
         am.version = Set(version + 1);
         am.updated_at = Set(now);
-        am.update(&txn).await?;
+        let moved_customer = am.update(&txn).await?;
+        reindex(&txn, &moved_customer).await?;
         customer_owner_history::Entity::update_many()
             .col_expr(
                 customer_owner_history::Column::ToAt,
@@ -1911,6 +2004,7 @@ pub async fn share(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> Re
         }
         .insert(&txn)
         .await?;
+        reindex(&txn, &c).await?;
         audit::record(
             &txn,
             AuditEntry::new(now, &actor.audit_actor(), "share", "customer", id).change(
@@ -1926,13 +2020,14 @@ pub async fn share(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> Re
 }
 
 pub async fn unshare(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> Result<()> {
-    editable(state, actor, id).await?;
+    let c = editable(state, actor, id).await?;
     let now = state.clock.now();
     let txn = db::begin_write(&state.db).await?;
     let deleted = customer_shares::Entity::delete_by_id((id, user_id))
         .exec(&txn)
         .await?;
     if deleted.rows_affected > 0 {
+        reindex(&txn, &c).await?;
         audit::record(
             &txn,
             AuditEntry::new(now, &actor.audit_actor(), "unshare", "customer", id).change(
@@ -2091,8 +2186,7 @@ async fn after_contacts_change(
     let c = store::get_any(txn, customer_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let all = store::contacts_of(txn, customer_id).await?;
-    store::set_terms(txn, customer_id, &terms_for(&c, &all)).await?;
+    reindex(txn, &c).await?;
     refresh_completeness(txn, policy, c, now).await?;
     Ok(())
 }

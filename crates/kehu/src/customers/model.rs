@@ -13,10 +13,12 @@
 //! | term | value | written for |
 //! |---|---|---|
 //! | `n:<c1><c2>` | two consecutive characters of [`search_text`] of the name | every bigram of the full name and of the short name |
-//! | `n:<c>` | the last character of [`search_text`] of the name | so that a prefix scan `n:<c>` finds every name containing `<c>`, including one-character names |
-//! | `i:<initials>` | pinyin initials (助记码), e.g. `i:bjsy` | every reading variant of [`pinyin_keys`], full and short name |
-//! | `p:<full>` | full pinyin without separators, e.g. `p:beijingshiyou` | every reading variant, full and short name |
+//! | `c:<c>` | one character of [`search_text`] of the name | every character of both names |
+//! | `y:<letters>` | the first 1 to 8 letters of a reading, e.g. `y:bjsy`, `y:beijings` | initials (助记码) and full pinyin of every reading variant of [`pinyin_keys`], both names |
 //! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
+//! | `o:<user id>` | the owner | written and rewritten with the owner |
+//! | `s:<user id>` | a user the customer is shared with | one per share |
+//! | `f:<field>:<hex>` | a list filter's value ([`filter_term`]) | type, stage, region, industry, grade, each tag |
 //!
 //! Han characters and Latin letters appear as they are in [`search_text`]:
 //! NFKC-folded (full-width → half-width), Latin letters lowercased, everything
@@ -29,12 +31,18 @@
 //!   digits, or a credit code that starts with them; an exact phone first.
 //! - `Code(code)`: match the customer code (upper-case), exact or prefix;
 //!   the exact code first.
-//! - `Pinyin(s)`: prefix-match `i:<s>` and `p:<s>` terms.
-//! - `Name { bigrams, text }`: `bigrams` are complete `n:` terms to intersect;
-//!   the store then keeps only customers whose [`search_text`] of full or
-//!   short name contains `text` (bigrams can match out of order). With no
-//!   bigrams (a single character) the store scans the prefix `n:<text>`;
-//!   an empty `text` means "no name filter".
+//! - `Pinyin(s)`: a reading of a name starts with `s`: the term `y:<s>`
+//!   ([`pinyin_term`]; past eight letters the row's `pinyin_text` decides).
+//! - `Name { terms, text }`: the full or the short name contains `text`.
+//!   `terms` (each bigram typed, or for one character that character) are
+//!   what every such name holds: the index finds the candidates, and for
+//!   one or two characters they are the answer, count included; a longer
+//!   text is also checked on the row. An empty `text` means "no name
+//!   filter".
+//!
+//! With the `o:` and `s:` terms a scope is terms too, and with the `f:`
+//! terms the list's filters, so that a team's or a rep's matches, filtered,
+//! are counted on the index, never on the rows.
 //!
 //! Each customer row also carries its [`search_columns`], which a search
 //! walking the list's sort index tests row by row (a common text) instead
@@ -55,7 +63,10 @@ pub use credit_code::{
 pub use mnemonic::{PinyinKeys, pinyin_keys};
 pub use name::{normalize_name, search_text};
 pub use phone::{PhoneError, mask_phone, normalize_phone, phone_digits};
-pub use search::{SearchColumns, SearchQuery, query_terms, search_columns, search_terms};
+pub use search::{
+    Filters, PINYIN_TERM_LETTERS, SearchColumns, SearchQuery, customer_terms, filter_term,
+    owner_term, phone_term, pinyin_term, query_terms, search_columns, search_terms, shared_term,
+};
 
 /// NFKC: full-width letters, digits and punctuation become ASCII, the
 /// ideographic space a plain space, and CJK compatibility ideographs their

@@ -11,6 +11,7 @@ use super::entity::{
     attachments, contacts, customer_owner_history, customer_shares, customer_terms, customers,
     interactions, visit_plans,
 };
+use super::model;
 use crate::platform::error::{Error, Result};
 use crate::platform::reads::{Reads, column_type};
 
@@ -56,15 +57,9 @@ pub fn visible(scope: &Scope) -> Condition {
     }
 }
 
-/// `scope` as disjoint conditions whose union is [`visible`]: one per owner
-/// (the user and the members of the teams it manages), and one for the
-/// customers shared with it that none of them owns; none for [`Scope::All`].
-/// Each owner's part is a range of the owner's index, which a page sorted
-/// by time reads in order; the one condition with its `OR`s is not.
-pub async fn scope_parts(
-    db: &impl ConnectionTrait,
-    scope: &Scope,
-) -> Result<Option<Vec<Condition>>> {
+/// The owners whose customers `scope` holds: the user and the members of
+/// the teams it manages, sorted; `None` for [`Scope::All`].
+async fn scope_owners(db: &impl ConnectionTrait, scope: &Scope) -> Result<Option<Vec<i64>>> {
     let Scope::Own {
         user_id,
         managed_teams,
@@ -87,6 +82,34 @@ pub async fn scope_parts(
     }
     owners.sort_unstable();
     owners.dedup();
+    Ok(Some(owners))
+}
+
+/// `scope` as index terms, any of which a customer in it holds: its owners'
+/// `o:` terms and the user's `s:` term; `None` for [`Scope::All`].
+pub async fn scope_terms(db: &impl ConnectionTrait, scope: &Scope) -> Result<Option<Vec<String>>> {
+    let Some(owners) = scope_owners(db, scope).await? else {
+        return Ok(None);
+    };
+    let mut terms: Vec<String> = owners.into_iter().map(model::owner_term).collect();
+    if let Scope::Own { user_id, .. } = scope {
+        terms.push(model::shared_term(*user_id));
+    }
+    Ok(Some(terms))
+}
+
+/// `scope` as disjoint conditions whose union is [`visible`]: one per owner
+/// (the user and the members of the teams it manages), and one for the
+/// customers shared with it that none of them owns; none for [`Scope::All`].
+/// Each owner's part is a range of the owner's index, which a page sorted
+/// by time reads in order; the one condition with its `OR`s is not.
+pub async fn scope_parts(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+) -> Result<Option<Vec<Condition>>> {
+    let (Some(owners), Scope::Own { user_id, .. }) = (scope_owners(db, scope).await?, scope) else {
+        return Ok(None);
+    };
     let shared = Query::select()
         .column(customer_shares::Column::CustomerId)
         .from(customer_shares::Entity)
@@ -263,11 +286,9 @@ pub async fn by_terms(
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = Query::select()
-        .column(customer_terms::Column::CustomerId)
-        .from(customer_terms::Entity)
-        .and_where(Expr::col(customer_terms::Column::Term).is_in(terms.iter().cloned()))
-        .to_owned();
+    let ids = TermQuery::default()
+        .any(terms.iter().cloned())
+        .ids(db.get_database_backend());
     let mut q = customers::Entity::find().filter(customers::Column::Id.in_subquery(ids));
     if let Some(id) = except {
         q = q.filter(customers::Column::Id.ne(id));
@@ -349,15 +370,6 @@ pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) 
     Ok(())
 }
 
-/// Ids holding a term exactly.
-pub fn term_exact(term: String) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(customer_terms::Column::CustomerId)
-        .from(customer_terms::Entity)
-        .and_where(Expr::col(customer_terms::Column::Term).eq(term))
-        .to_owned()
-}
-
 /// Display names of users by id, in one query (the owners of a page of customers).
 pub async fn display_names(
     db: &impl ConnectionTrait,
@@ -379,86 +391,156 @@ pub async fn display_names(
         .collect())
 }
 
-/// `id IN (ids)`: the candidates of a rare text, read from the term index.
-pub fn id_in(ids: sea_orm::sea_query::SelectStatement) -> Condition {
-    Condition::all().add(Expr::col((customers::Entity, customers::Column::Id)).in_subquery(ids))
-}
+/// A query of the search index: a customer matches when, for every group,
+/// it holds at least one of the group's terms (exactly, or as a prefix).
+/// The scope is a group too (`o:` and `s:` terms), so that an index alone
+/// answers which customers of a team or a rep hold a text, and counts them.
+///
+/// SQLite answers with one `MATCH` of its FTS5 index, which intersects the
+/// terms' lists as it streams them and stops where the query's `LIMIT`
+/// does; PostgreSQL with the first group's entries of `customer_terms`,
+/// each tested for the other groups in the same index: put the rarest
+/// group (the text) first.
+#[derive(Debug, Clone, Default)]
+pub struct TermQuery(Vec<Vec<(String, bool)>>);
 
-/// Index terms a search needs a customer to hold: any of some exact terms
-/// or term prefixes (`n:公司`; `n:张` for every bigram starting with 张;
-/// `i:sh` and `p:sh` for a pinyin query).
-#[derive(Debug, Clone)]
-pub struct Terms(Vec<(String, bool)>);
-
-impl Terms {
-    pub fn exact(term: String) -> Terms {
-        Terms(vec![(term, false)])
+impl TermQuery {
+    /// Whether the query has no group (every customer matches).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
-    pub fn prefixes(prefixes: impl IntoIterator<Item = String>) -> Terms {
-        Terms(prefixes.into_iter().map(|p| (p, true)).collect())
+    /// Every one of `terms`, exactly.
+    pub fn all(mut self, terms: impl IntoIterator<Item = String>) -> TermQuery {
+        self.0.extend(terms.into_iter().map(|t| vec![(t, false)]));
+        self
     }
 
-    /// One index range per term: an `OR` of ranges is a scan of the whole
-    /// vocabulary on SQLite's FTS5 index, a `UNION` of ranges is not.
-    fn parts(&self) -> impl Iterator<Item = sea_orm::sea_query::SelectStatement> + '_ {
-        self.0.iter().map(|(term, prefix)| {
-            let mut q = Query::select();
-            q.column(customer_terms::Column::CustomerId)
-                .from(customer_terms::Entity);
-            if *prefix {
-                q.and_where(Expr::col(customer_terms::Column::Term).gte(term.clone()))
-                    .and_where(Expr::col(customer_terms::Column::Term).lt(prefix_end(term)));
-            } else {
-                q.and_where(Expr::col(customer_terms::Column::Term).eq(term.clone()));
-            }
-            q.to_owned()
-        })
+    /// Any one of `terms`, exactly.
+    pub fn any(mut self, terms: impl IntoIterator<Item = String>) -> TermQuery {
+        self.0.push(terms.into_iter().map(|t| (t, false)).collect());
+        self
     }
 
-    fn union(&self, kind: sea_orm::sea_query::UnionType) -> sea_orm::sea_query::SelectStatement {
-        let mut parts = self.parts();
-        let mut q = parts.next().unwrap_or_else(|| term_exact(String::new()));
-        for part in parts {
-            q.union(kind, part);
+    /// The groups of `other` too.
+    pub fn and(mut self, other: TermQuery) -> TermQuery {
+        self.0.extend(other.0);
+        self
+    }
+
+    /// A term that starts with `prefix`.
+    pub fn prefix(mut self, prefix: String) -> TermQuery {
+        self.0.push(vec![(prefix, true)]);
+        self
+    }
+
+    /// The FTS5 query: groups joined by `AND`, terms in a group by `OR`,
+    /// each term a quoted string (`"` doubled), a prefix followed by `*`.
+    fn fts5(&self) -> String {
+        self.0
+            .iter()
+            .map(|group| {
+                let terms: Vec<String> = group
+                    .iter()
+                    .map(|(t, prefix)| {
+                        let quoted = format!("\"{}\"", t.replace('"', "\"\""));
+                        if *prefix { quoted + " *" } else { quoted }
+                    })
+                    .collect();
+                format!("({})", terms.join(" OR "))
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The ids of the matching customers, each once (a subquery).
+    pub fn ids(&self, backend: sea_orm::DbBackend) -> sea_orm::sea_query::SelectStatement {
+        use sea_orm::sea_query::Alias;
+        if self.0.is_empty() {
+            return ids_where(Condition::all());
         }
-        q
-    }
-
-    /// The customers holding any of the terms, each once.
-    pub fn ids(&self) -> sea_orm::sea_query::SelectStatement {
-        let mut q = self.union(sea_orm::sea_query::UnionType::Distinct);
-        if self.0.len() == 1 {
+        if self.0.iter().any(Vec::is_empty) {
+            return ids_where(nothing());
+        }
+        if backend == sea_orm::DbBackend::Sqlite {
+            return Query::select()
+                .expr_as(Expr::col(Alias::new("rowid")), Alias::new("customer_id"))
+                .from(Alias::new("customer_search"))
+                .and_where(Expr::cust_with_values(
+                    "customer_search MATCH ?",
+                    [self.fts5()],
+                ))
+                .to_owned();
+        }
+        let table = |i: usize| Alias::new(format!("t{i}"));
+        let holds = |i: usize, group: &[(String, bool)]| {
+            let term = || Expr::col((table(i), customer_terms::Column::Term));
+            // Exact terms as one `IN`, which PostgreSQL looks up as one
+            // index scan (an `OR` of equalities it does not).
+            let exact: Vec<String> = group
+                .iter()
+                .filter(|(_, prefix)| !prefix)
+                .map(|(t, _)| t.clone())
+                .collect();
+            let mut any = Condition::any();
+            match exact.len() {
+                0 => {}
+                1 => any = any.add(term().eq(exact[0].clone())),
+                _ => any = any.add(term().is_in(exact)),
+            }
+            for (t, _) in group.iter().filter(|(_, prefix)| *prefix) {
+                any = any.add(
+                    Condition::all()
+                        .add(term().gte(t.clone()))
+                        .add(term().lt(prefix_end(t))),
+                );
+            }
+            any
+        };
+        let mut q = Query::select();
+        q.column((table(0), customer_terms::Column::CustomerId))
+            .from_as(customer_terms::Entity, table(0))
+            .cond_where(holds(0, &self.0[0]));
+        // One customer may hold several of the first group's terms.
+        if self.0[0].len() > 1 || self.0[0][0].1 {
             q.distinct();
         }
+        for (i, group) in self.0.iter().enumerate().skip(1) {
+            let other = Query::select()
+                .expr(Expr::val(1))
+                .from_as(customer_terms::Entity, table(i))
+                .and_where(
+                    Expr::col((table(i), customer_terms::Column::CustomerId))
+                        .equals((table(0), customer_terms::Column::CustomerId)),
+                )
+                .cond_where(holds(i, group))
+                .to_owned();
+            q.and_where(Expr::exists(other));
+        }
         q
     }
 
-    /// How many (term, customer) entries the terms have, counted up to
-    /// `limit` and no further: about how many customers hold them (a
-    /// customer may hold several terms of a prefix), read as a stream
-    /// without building the set.
-    pub async fn count_up_to(&self, db: &impl ConnectionTrait, limit: u64) -> Result<u64> {
-        count_ids_up_to(db, self.union(sea_orm::sea_query::UnionType::All), limit).await
+    /// The matching customers' ids, up to `limit` of them.
+    pub async fn ids_up_to(&self, reads: &Reads, limit: u64) -> Result<Vec<i64>> {
+        let backend = reads.backend();
+        let mut q = self.ids(backend);
+        q.limit(limit);
+        let rows = reads.query_all(backend.build(&q), &[]).await?;
+        rows.iter()
+            .map(|r| r.get::<i64>("customer_id").map_err(Error::from))
+            .collect()
     }
 
-    /// How many customers hold any of the terms, counted up to `limit`
-    /// (each once: the entries stream through a distinct filter that stops
-    /// at `limit`).
-    pub async fn customers_up_to(&self, db: &impl ConnectionTrait, limit: u64) -> Result<u64> {
-        let distinct = Query::select()
-            .distinct()
-            .column(customer_terms::Column::CustomerId)
-            .from_subquery(self.union(sea_orm::sea_query::UnionType::All), "entries")
-            .to_owned();
-        count_ids_up_to(db, distinct, limit).await
+    /// How many customers match, counted up to `limit` and no further.
+    pub async fn count_up_to(&self, reads: &Reads, limit: u64) -> Result<u64> {
+        count_ids_up_to(reads, self.ids(reads.backend()), limit).await
     }
 }
 
 /// How many ids a term query yields, counted up to `limit` (read from the
 /// term index alone, and no further than `limit` entries).
 pub async fn count_ids_up_to(
-    db: &impl ConnectionTrait,
+    reads: &Reads,
     ids: sea_orm::sea_query::SelectStatement,
     limit: u64,
 ) -> Result<u64> {
@@ -471,9 +553,9 @@ pub async fn count_ids_up_to(
         .expr_as(Expr::cust("COUNT(*)"), "n")
         .from_subquery(capped, "capped")
         .to_owned();
-    let row = db.query_one(&stmt).await?;
+    let row = reads.query_one(reads.backend().build(&stmt), &[]).await?;
     let n: i64 = match row {
-        Some(r) => r.try_get("", "n")?,
+        Some(r) => r.get("n")?,
         None => 0,
     };
     Ok(u64::try_from(n).unwrap_or(0))
@@ -506,6 +588,24 @@ pub fn starts_with(column: customers::Column, prefix: &str, walk: bool) -> Condi
     }
 }
 
+/// The customer's id is one of `ids`, sent as one text parameter: the
+/// statement stays one prepared statement whatever the number, and no
+/// engine's limit on parameters applies.
+pub fn id_among(backend: sea_orm::DbBackend, ids: &[i64]) -> Condition {
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        r#""customers"."id" = ANY(string_to_array($1, ',')::bigint[])"#
+    } else {
+        r#""customers"."id" IN (SELECT value FROM json_each('[' || ? || ']'))"#
+    };
+    Condition::all().add(Expr::cust_with_values(sql, [list]))
+}
+
+/// `id IN (ids)`.
+pub fn id_in(ids: sea_orm::sea_query::SelectStatement) -> Condition {
+    Condition::all().add(Expr::col((customers::Entity, customers::Column::Id)).in_subquery(ids))
+}
+
 /// The ids of the customers meeting `cond` (a subquery).
 pub fn ids_where(cond: Condition) -> sea_orm::sea_query::SelectStatement {
     Query::select()
@@ -527,12 +627,12 @@ pub fn union_ids(
 /// How many customers' `column` starts with `prefix`, counted up to
 /// `limit` (the column's index alone).
 pub async fn starts_with_count(
-    db: &impl ConnectionTrait,
+    reads: &Reads,
     column: customers::Column,
     prefix: &str,
     limit: u64,
 ) -> Result<u64> {
-    count_ids_up_to(db, ids_where(starts_with(column, prefix, false)), limit).await
+    count_ids_up_to(reads, ids_where(starts_with(column, prefix, false)), limit).await
 }
 
 /// `haystack` contains `needle`: a plain byte search (SQLite's `instr`,
@@ -553,8 +653,6 @@ fn contains(backend: sea_orm::DbBackend, haystack: customers::Column, needle: St
 
 /// A row whose full or short name contains `text` ([`model::search_text`]
 /// form), checked on the row's `name_text`.
-///
-/// [`model::search_text`]: super::model::search_text
 pub fn name_contains(backend: sea_orm::DbBackend, text: &str) -> Condition {
     contains(backend, customers::Column::NameText, text.to_owned())
 }
@@ -563,11 +661,6 @@ pub fn name_contains(backend: sea_orm::DbBackend, text: &str) -> Condition {
 /// with `pinyin`, checked on the row's `pinyin_text`.
 pub fn pinyin_prefix(backend: sea_orm::DbBackend, pinyin: &str) -> Condition {
     contains(backend, customers::Column::PinyinText, format!(" {pinyin}"))
-}
-
-/// Ids holding a term that starts with `prefix` (an index range scan).
-pub fn term_prefix(prefix: &str) -> sea_orm::sea_query::SelectStatement {
-    Terms::prefixes([prefix.to_owned()]).ids()
 }
 
 /// A condition no customer meets.
@@ -580,21 +673,25 @@ pub const MAX_EXACT_MATCHES: u64 = 100;
 
 /// `limit` rows of the query from `offset`.
 pub async fn rows(
-    db: &impl ConnectionTrait,
+    reads: &Reads,
     query: Select<customers::Entity>,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<customers::Model>> {
-    Ok(query.offset(offset).limit(limit).all(db).await?)
+    Ok(reads
+        .all::<customers::ActiveModel>(query.offset(offset).limit(limit))
+        .await?)
 }
 
 /// The highest customer id: about how many customers there are, read from
 /// the index end (a count would read every row).
-pub async fn max_id(db: &impl ConnectionTrait) -> Result<u64> {
-    let top = customers::Entity::find()
-        .order_by_desc(customers::Column::Id)
-        .limit(1)
-        .one(db)
+pub async fn max_id(reads: &Reads) -> Result<u64> {
+    let top = reads
+        .one::<customers::ActiveModel>(
+            customers::Entity::find()
+                .order_by_desc(customers::Column::Id)
+                .limit(1),
+        )
         .await?;
     Ok(top.map_or(0, |c| u64::try_from(c.id).unwrap_or(0)))
 }
@@ -702,6 +799,17 @@ pub async fn attachments_of(
     Ok(attachments::Entity::find()
         .filter(attachments::Column::CustomerId.eq(customer_id))
         .order_by_desc(attachments::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The users a customer is shared with.
+pub async fn shared_with(db: &impl ConnectionTrait, customer_id: i64) -> Result<Vec<i64>> {
+    Ok(customer_shares::Entity::find()
+        .select_only()
+        .column(customer_shares::Column::UserId)
+        .filter(customer_shares::Column::CustomerId.eq(customer_id))
+        .into_tuple::<i64>()
         .all(db)
         .await?)
 }

@@ -76,7 +76,7 @@ impl Total {
 /// Counts the rows of `select`, reading at most `cap + 1` of them, so a common search term
 /// never makes a person wait while every match is counted.
 pub async fn count_up_to<E: sea_orm::EntityTrait>(
-    db: &impl sea_orm::ConnectionTrait,
+    reads: &super::reads::Reads,
     select: sea_orm::Select<E>,
     cap: u64,
 ) -> Result<Total, sea_orm::DbErr> {
@@ -91,8 +91,9 @@ pub async fn count_up_to<E: sea_orm::EntityTrait>(
         .expr(Expr::cust("COUNT(*) AS n"))
         .from_subquery(inner, "capped")
         .to_owned();
-    let n: i64 = match db.query_one(&stmt).await? {
-        Some(row) => row.try_get("", "n")?,
+    let stmt = reads.backend().build(&stmt);
+    let n: i64 = match reads.query_one(stmt, &[]).await? {
+        Some(row) => row.get("n")?,
         None => 0,
     };
     Ok(Total::up_to(u64::try_from(n).unwrap_or(0), cap))

@@ -119,6 +119,24 @@ impl Reads {
         }
     }
 
+    /// Every row of a statement built for this database's backend.
+    pub async fn query_all(
+        &self,
+        stmt: Statement,
+        types: &RowTypes,
+    ) -> Result<Vec<ReadRow>, DbErr> {
+        match &self.inline {
+            None => Ok(self
+                .db
+                .query_all_raw(stmt)
+                .await?
+                .into_iter()
+                .map(ReadRow::Pool)
+                .collect()),
+            Some(pool) => pool.query(&stmt, types, usize::MAX),
+        }
+    }
+
     /// The first row of a statement built for this database's backend.
     pub async fn query_one(
         &self,

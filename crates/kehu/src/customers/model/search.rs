@@ -16,37 +16,140 @@ pub enum SearchQuery {
     Phone(String),
     /// A customer (or document) code such as `C2026000123`, upper case.
     Code(String),
-    /// Lowercase ASCII letters, matched as a prefix of `i:` and `p:` terms.
+    /// Lowercase ASCII letters: a reading of a name starts with them.
     Pinyin(String),
-    /// Name search: `bigrams` are complete `n:` terms to intersect (none for
-    /// a single character), `text` the [`super::search_text`] to filter on.
-    Name { bigrams: Vec<String>, text: String },
+    /// Name search, a substring of the full or short name: `terms` are the
+    /// `n:` bigrams (for one character its `c:` term) every such name
+    /// holds; `text` the [`super::search_text`] typed.
+    Name { terms: Vec<String>, text: String },
 }
 
-/// `n:` terms of a name: each pair of consecutive characters, and the last
-/// character alone so that a prefix scan on one character finds it too.
+/// Letters of a reading's start kept as `y:` terms. A longer pinyin query
+/// looks its first letters up and checks the rest on the row.
+pub const PINYIN_TERM_LETTERS: usize = 8;
+
+/// `n:` terms of a name (each pair of consecutive characters) and `c:`
+/// terms (each character).
 fn name_terms(text: &str, out: &mut BTreeSet<String>) {
     let chars: Vec<char> = text.chars().collect();
     for w in chars.windows(2) {
         out.insert(format!("n:{}{}", w[0], w[1]));
     }
-    if let Some(last) = chars.last() {
-        out.insert(format!("n:{last}"));
+    for c in &chars {
+        out.insert(format!("c:{c}"));
     }
 }
 
-/// The index terms to store for a customer, deduplicated and sorted.
+/// `y:` terms of a reading: its first one to [`PINYIN_TERM_LETTERS`]
+/// letters, so that a pinyin query is one exact term.
+fn reading_terms(reading: &str, out: &mut BTreeSet<String>) {
+    for (n, _) in reading.char_indices().skip(1) {
+        if n > PINYIN_TERM_LETTERS {
+            return;
+        }
+        out.insert(format!("y:{}", &reading[..n]));
+    }
+    if !reading.is_empty() && reading.len() <= PINYIN_TERM_LETTERS {
+        out.insert(format!("y:{reading}"));
+    }
+}
+
+/// The `y:` term a pinyin query looks up, and whether it is the whole
+/// query (a longer one also checks the row's `pinyin_text`).
+pub fn pinyin_term(pinyin: &str) -> (String, bool) {
+    let end = pinyin
+        .char_indices()
+        .nth(PINYIN_TERM_LETTERS)
+        .map_or(pinyin.len(), |(i, _)| i);
+    (format!("y:{}", &pinyin[..end]), end == pinyin.len())
+}
+
+/// The term of the customer's owner.
+pub fn owner_term(user_id: i64) -> String {
+    format!("o:{user_id}")
+}
+
+/// The term of a user the customer is shared with.
+pub fn shared_term(user_id: i64) -> String {
+    format!("s:{user_id}")
+}
+
+/// The search term (and duplicate key) of a phone number.
+pub fn phone_term(phone: &str) -> String {
+    format!("t:{}", phone_digits(phone))
+}
+
+/// The term of a list filter's value, `f:<field>:<value in hex>` (`field`
+/// in letters): hex so that any value (a code with `_`, a region in
+/// Chinese) stays one token.
+pub fn filter_term(field: &str, value: &str) -> String {
+    let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("f:{field}:{hex}")
+}
+
+/// The list filters a customer is indexed under, so that a filtered search
+/// is counted on the index too.
+#[derive(Debug, Clone, Copy)]
+pub struct Filters<'a> {
+    pub customer_type: &'a str,
+    pub stage: &'a str,
+    pub region: Option<&'a str>,
+    pub industry: Option<&'a str>,
+    pub grade: Option<&'a str>,
+    /// As stored: `,tag1,tag2,`.
+    pub tags: &'a str,
+}
+
+impl Filters<'_> {
+    fn terms(&self) -> impl Iterator<Item = String> + '_ {
+        [
+            ("type", Some(self.customer_type)),
+            ("stage", Some(self.stage)),
+            ("region", self.region),
+            ("industry", self.industry),
+            ("grade", self.grade),
+        ]
+        .into_iter()
+        .filter_map(|(field, v)| v.filter(|v| !v.is_empty()).map(|v| filter_term(field, v)))
+        .chain(
+            self.tags
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| filter_term("tag", t)),
+        )
+    }
+}
+
+/// Every index term of a customer: [`search_terms`] of its names, a `t:`
+/// term per phone, its owner's `o:` term, an `s:` term per user it is
+/// shared with and an `f:` term per filter value; deduplicated and sorted.
+pub fn customer_terms<'a>(
+    full_name: &str,
+    short_name: Option<&str>,
+    phones: impl Iterator<Item = &'a str>,
+    owner_id: i64,
+    shared_with: &[i64],
+    filters: Filters<'_>,
+) -> Vec<String> {
+    let mut terms = search_terms(full_name, short_name);
+    terms.extend(phones.map(phone_term));
+    terms.push(owner_term(owner_id));
+    terms.extend(shared_with.iter().map(|u| shared_term(*u)));
+    terms.extend(filters.terms());
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+/// The name and pinyin terms to store for a customer, deduplicated and sorted.
 pub fn search_terms(full_name: &str, short_name: Option<&str>) -> Vec<String> {
     let mut terms = BTreeSet::new();
     for name in std::iter::once(full_name).chain(short_name) {
         name_terms(&search_text(name), &mut terms);
         for (initials, full) in pinyin_keys(name).variants {
-            if !initials.is_empty() {
-                terms.insert(format!("i:{initials}"));
-            }
-            if !full.is_empty() {
-                terms.insert(format!("p:{full}"));
-            }
+            reading_terms(&initials, &mut terms);
+            reading_terms(&full, &mut terms);
         }
     }
     terms.into_iter().collect()
@@ -59,7 +162,7 @@ pub fn search_terms(full_name: &str, short_name: Option<&str>) -> Vec<String> {
 ///   never spans the two);
 /// - `pinyin_text`: every `(initials, full)` reading variant of both names,
 ///   each behind a space, so that a pinyin query `q` matches a row exactly
-///   when `pinyin_text` contains `" " + q` — the `i:`/`p:` terms' prefix rule.
+///   when `pinyin_text` contains `" " + q` — the `y:` terms' rule.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchColumns {
     pub name_text: String,
@@ -138,24 +241,27 @@ pub fn query_terms(q: &str) -> SearchQuery {
     }
 
     let text = search_text(&folded);
-    let mut bigrams: Vec<String> = Vec::new();
     let chars: Vec<char> = text.chars().collect();
+    let mut terms: Vec<String> = Vec::new();
+    if let [c] = chars[..] {
+        terms.push(format!("c:{c}"));
+    }
     for w in chars.windows(2) {
         let term = format!("n:{}{}", w[0], w[1]);
-        if !bigrams.contains(&term) {
-            bigrams.push(term);
+        if !terms.contains(&term) {
+            terms.push(term);
         }
     }
-    SearchQuery::Name { bigrams, text }
+    SearchQuery::Name { terms, text }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn name(bigrams: &[&str], text: &str) -> SearchQuery {
+    fn name(terms: &[&str], text: &str) -> SearchQuery {
         SearchQuery::Name {
-            bigrams: bigrams.iter().map(|s| s.to_string()).collect(),
+            terms: terms.iter().map(|s| s.to_string()).collect(),
             text: text.into(),
         }
     }
@@ -166,13 +272,13 @@ mod tests {
         assert_eq!(cols.name_text, "北京石油有限公司 北京石油");
         assert!(cols.pinyin_text.contains(" bjsy"), "{cols:?}");
         assert!(cols.pinyin_text.contains(" beijingshiyouyouxiangongsi"));
-        // Every i:/p: term appears as a token, every n: term inside a name.
+        // Every y: term starts a reading, every n: and c: term is in a name.
         for term in search_terms("曾记食品厂", Some("ＴＣＬ")) {
             let cols = search_columns("曾记食品厂", Some("ＴＣＬ"));
             match term.split_once(':') {
-                Some(("n", v)) => assert!(cols.name_text.contains(v), "{term}"),
-                Some((_, v)) => assert!(cols.pinyin_text.contains(&format!(" {v}")), "{term}"),
-                None => unreachable!(),
+                Some(("n" | "c", v)) => assert!(cols.name_text.contains(v), "{term}"),
+                Some(("y", v)) => assert!(cols.pinyin_text.contains(&format!(" {v}")), "{term}"),
+                _ => unreachable!("{term}"),
             }
         }
         assert_eq!(search_columns("", None), SearchColumns::default());
@@ -187,12 +293,13 @@ mod tests {
             "n:石油",
             "n:油有",
             "n:公司",
-            "n:司",
-            "n:油",
-            "i:bjsy",
-            "i:bjsyyxgs",
-            "p:beijingshiyou",
-            "p:beijingshiyouyouxiangongsi",
+            "c:司",
+            "c:油",
+            "y:b",
+            "y:bjsy",
+            "y:bjsyyxgs",
+            "y:be",
+            "y:beijings",
         ] {
             assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
         }
@@ -205,9 +312,15 @@ mod tests {
     #[test]
     fn terms_cover_heteronym_readings() {
         let terms = search_terms("重庆钢铁集团", None);
-        assert!(terms.contains(&"i:cqgtjt".to_string()));
-        assert!(terms.contains(&"i:zqgtjt".to_string()));
-        assert!(terms.contains(&"p:chongqinggangtiejituan".to_string()));
+        assert!(terms.contains(&"y:cqgtjt".to_string()));
+        assert!(terms.contains(&"y:zqgtjt".to_string()));
+        assert!(terms.contains(&"y:chongqin".to_string()));
+        // Prefixes stop at eight letters: the row checks the rest.
+        assert!(
+            !terms
+                .iter()
+                .any(|t| t.len() > 2 + PINYIN_TERM_LETTERS && t.starts_with("y:"))
+        );
     }
 
     #[test]
@@ -219,9 +332,10 @@ mod tests {
             "n:l科",
             "n:科技",
             "n:华星",
-            "i:tclkj",
-            "i:hx",
-            "p:huaxing",
+            "c:l",
+            "y:tclkj",
+            "y:hx",
+            "y:huaxing",
         ] {
             assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
         }
@@ -239,7 +353,7 @@ mod tests {
         for (full, short) in names {
             for t in search_terms(full, short) {
                 let (prefix, value) = t.split_once(':').unwrap_or(("", ""));
-                assert!(["n", "i", "p"].contains(&prefix), "{t}");
+                assert!(["n", "c", "y"].contains(&prefix), "{t}");
                 assert!(!value.is_empty(), "{t}");
                 assert!(
                     value.chars().all(char::is_alphanumeric),
@@ -250,11 +364,45 @@ mod tests {
     }
 
     #[test]
+    fn filter_values_are_one_token_each() {
+        let filters = Filters {
+            customer_type: "direct_manufacturer",
+            stage: "active",
+            region: Some("华东"),
+            industry: None,
+            grade: Some(""),
+            tags: ",重点, 出口 ,",
+        };
+        let terms = customer_terms("甲", None, std::iter::empty(), 7, &[3], filters);
+        for t in [
+            "f:type:6469726563745f6d616e756661637475726572",
+            "f:stage:616374697665",
+            "f:region:e58d8ee4b89c",
+            "f:tag:e9878de782b9",
+            "f:tag:e587bae58fa3",
+            "o:7",
+            "s:3",
+        ] {
+            assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
+        }
+        assert!(
+            !terms
+                .iter()
+                .any(|t| t.starts_with("f:industry") || t.starts_with("f:grade"))
+        );
+        assert!(
+            terms
+                .iter()
+                .all(|t| t.chars().all(|c| c.is_alphanumeric() || c == ':'))
+        );
+    }
+
+    #[test]
     fn one_character_name() {
         let terms = search_terms("鑫", None);
-        assert!(terms.contains(&"n:鑫".to_string()));
-        assert!(terms.contains(&"i:x".to_string()));
-        assert!(terms.contains(&"p:xin".to_string()));
+        assert!(terms.contains(&"c:鑫".to_string()));
+        assert!(terms.contains(&"y:x".to_string()));
+        assert!(terms.contains(&"y:xin".to_string()));
         assert!(search_terms("", None).is_empty());
     }
 
@@ -325,7 +473,7 @@ mod tests {
             query_terms(" 北京 石油（ "),
             name(&["n:北京", "n:京石", "n:石油"], "北京石油")
         );
-        assert_eq!(query_terms("油"), name(&[], "油"));
+        assert_eq!(query_terms("油"), name(&["c:油"], "油"));
         assert_eq!(query_terms("哈哈哈"), name(&["n:哈哈"], "哈哈哈"));
         assert_eq!(
             query_terms("TCL科技"),
@@ -335,7 +483,7 @@ mod tests {
         assert_eq!(
             query_terms("北京13812345678"),
             SearchQuery::Name {
-                bigrams: query_terms_bigrams("北京13812345678"),
+                terms: query_terms_bigrams("北京13812345678"),
                 text: "北京13812345678".into()
             }
         );
@@ -362,24 +510,30 @@ mod tests {
         let name = "深圳市腾讯计算机系统有限公司";
         let terms = search_terms(name, None);
         for q in ["腾讯", "深圳市腾讯", "计算机系统", "有限"] {
-            let SearchQuery::Name { bigrams, text } = query_terms(q) else {
+            let SearchQuery::Name {
+                terms: wanted,
+                text,
+            } = query_terms(q)
+            else {
                 panic!("{q} is a name query");
             };
             assert!(search_text(name).contains(&text));
-            for b in bigrams {
-                assert!(terms.contains(&b), "{b}");
+            for t in wanted {
+                assert!(terms.contains(&t), "{t}");
             }
         }
-        for q in ["szstx", "shenzhen", "SZSTXJSJ"] {
+        for (q, whole) in [
+            ("szstx", true),
+            ("shenzhen", true),
+            ("SZSTXJSJ", true),
+            ("shenzhenshi", false),
+        ] {
             let SearchQuery::Pinyin(p) = query_terms(q) else {
                 panic!("{q} is a pinyin query");
             };
-            assert!(
-                terms
-                    .iter()
-                    .any(|t| t.starts_with(&format!("i:{p}")) || t.starts_with(&format!("p:{p}"))),
-                "{q}"
-            );
+            let (term, exact) = pinyin_term(&p);
+            assert_eq!(exact, whole, "{q}");
+            assert!(terms.contains(&term), "{q}: {term}");
         }
     }
 }
