@@ -47,6 +47,11 @@ impl MigrationTrait for Migration {
         } else {
             (
                 &[
+                    // A pooled connection that has not read since migration
+                    // m0005 still holds the schema in which `customer_terms`
+                    // was a table, and SQLite parses a DROP against that
+                    // ("use DROP TABLE"); a read first reloads it.
+                    "SELECT COUNT(*) FROM sqlite_schema",
                     "DROP VIEW customer_terms",
                     "DROP TABLE customer_search_terms",
                     "DROP TABLE customer_search",
