@@ -30,45 +30,51 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        let postgres = m.get_database_backend() == sea_orm::DbBackend::Postgres;
-        let (empty, rebuild): (&[&str], &[&str]) = if postgres {
-            (
-                &[
-                    "TRUNCATE customer_terms",
-                    "DROP INDEX ix_terms_customer",
-                    "ALTER TABLE customer_terms DROP CONSTRAINT customer_terms_pkey",
-                ],
-                &[
-                    "ALTER TABLE customer_terms ADD PRIMARY KEY (term, customer_id)",
-                    "CREATE INDEX ix_terms_customer ON customer_terms (customer_id)",
-                ],
-            )
-        } else {
-            (
-                &[
-                    // A pooled connection that has not read since migration
-                    // m0005 still holds the schema in which `customer_terms`
-                    // was a table, and SQLite parses a DROP against that
-                    // ("use DROP TABLE"); a read first reloads it.
-                    "SELECT COUNT(*) FROM sqlite_schema",
-                    "DROP VIEW customer_terms",
-                    "DROP TABLE customer_search_terms",
-                    "DROP TABLE customer_search",
-                    CREATE_INDEX,
-                ],
-                &[CREATE_VOCABULARY, CREATE_VIEW],
-            )
-        };
-        for sql in empty {
-            db.execute_unprepared(sql).await?;
-        }
-        fill(db).await?;
-        for sql in rebuild {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+        write_every_customers_terms(m).await
     }
+}
+
+/// Empties the index and writes every customer's terms again from the rows,
+/// by today's rules: what a migration calls when the rules change.
+pub(super) async fn write_every_customers_terms(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    let postgres = m.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let (empty, rebuild): (&[&str], &[&str]) = if postgres {
+        (
+            &[
+                "TRUNCATE customer_terms",
+                "DROP INDEX ix_terms_customer",
+                "ALTER TABLE customer_terms DROP CONSTRAINT customer_terms_pkey",
+            ],
+            &[
+                "ALTER TABLE customer_terms ADD PRIMARY KEY (term, customer_id)",
+                "CREATE INDEX ix_terms_customer ON customer_terms (customer_id)",
+            ],
+        )
+    } else {
+        (
+            &[
+                // A pooled connection that has not read since migration
+                // m0005 still holds the schema in which `customer_terms`
+                // was a table, and SQLite parses a DROP against that
+                // ("use DROP TABLE"); a read first reloads it.
+                "SELECT COUNT(*) FROM sqlite_schema",
+                "DROP VIEW customer_terms",
+                "DROP TABLE customer_search_terms",
+                "DROP TABLE customer_search",
+                CREATE_INDEX,
+            ],
+            &[CREATE_VOCABULARY, CREATE_VIEW],
+        )
+    };
+    for sql in empty {
+        db.execute_unprepared(sql).await?;
+    }
+    fill(db).await?;
+    for sql in rebuild {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
 }
 
 /// Writes every customer's terms, a batch per statement.
@@ -85,7 +91,7 @@ async fn fill(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
         ("group_concat(phones, ', ')", "group_concat(user_id, ',')")
     };
     let sql = format!(
-        "SELECT c.id, c.full_name, c.short_name, c.owner_id, c.customer_type, c.stage, \
+        "SELECT c.id, c.full_name, c.short_name, c.credit_code, c.owner_id, c.customer_type, c.stage, \
          c.region, c.industry, c.grade, c.tags, \
          (SELECT {phones} FROM contacts WHERE customer_id = c.id) AS phones, \
          (SELECT {shares} FROM customer_shares WHERE customer_id = c.id) AS shares \
@@ -109,6 +115,7 @@ async fn fill(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
             let id: i64 = row.try_get("", "id")?;
             let full: String = row.try_get("", "full_name")?;
             let short: Option<String> = row.try_get("", "short_name")?;
+            let credit: Option<String> = row.try_get("", "credit_code")?;
             let owner: i64 = row.try_get("", "owner_id")?;
             let phones: Option<String> = row.try_get("", "phones")?;
             let shares: Option<String> = row.try_get("", "shares")?;
@@ -125,6 +132,7 @@ async fn fill(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
             let terms = customer_terms(
                 &full,
                 short.as_deref(),
+                credit.as_deref(),
                 phones.split(", ").filter(|p| !p.is_empty()),
                 owner,
                 &shared,

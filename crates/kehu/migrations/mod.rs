@@ -11,6 +11,7 @@ mod m0006_drop_write_lock;
 mod m0007_backup_runs;
 mod m0008_customer_search_columns;
 mod m0009_customer_search_scope;
+mod m0010_customer_credit_terms;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_backup_runs::Migration),
             Box::new(m0008_customer_search_columns::Migration),
             Box::new(m0009_customer_search_scope::Migration),
+            Box::new(m0010_customer_credit_terms::Migration),
         ]
     }
 }

@@ -310,6 +310,79 @@ async fn read_all_roles_read_without_editing_and_see_masked_phones() -> R {
     Ok(())
 }
 
+/// Seven or more digits find the customers with a phone that starts with
+/// them and those whose credit code does, in the searcher's scope; an
+/// exact phone ranks first; a role that sees phones masked finds credit
+/// codes only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digits_find_phones_and_credit_code_starts_in_every_scope() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let (mgr, mgr_id) = Caller::new(&s, "mgr", &["sales_manager"]).await?;
+    let (_, team) = admin
+        .post(
+            "/api/v1/teams",
+            json!({"name": "华东销售部", "manager_id": mgr_id}),
+        )
+        .await?;
+    let (rep, _) = Caller::in_team(&s, "rep", &["sales_rep"], team["id"].as_i64()).await?;
+    let (other, _) = Caller::new(&s, "other", &["sales_rep"]).await?;
+    let (quality, _) = Caller::new(&s, "qe", &["quality"]).await?;
+    let mut ids = Vec::new();
+    for (name, credit, phone) in [
+        (
+            "宁波海天塑机集团有限公司",
+            "91330200123456789Q",
+            "13957488888",
+        ),
+        ("宁波方太厨具有限公司", "91350100M000100Y43", "13957488889"),
+        (
+            "杭州老板电器股份有限公司",
+            "13957488888123456L",
+            "13800001111",
+        ),
+    ] {
+        let (st, c) = rep
+            .post(
+                "/api/v1/customers",
+                json!({"full_name": name, "customer_type": "dealer", "credit_code": credit,
+                       "contact_name": "李工", "contact_phone": phone}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        ids.push(c["id"].clone());
+    }
+    let queries = [
+        "9133020",      // seven characters of a credit code
+        "91330200",     // eight
+        "913302001234", // twelve: the row's credit code decides
+        "913302009",
+        "1395748", // two phones, and a credit code
+        "13957488889",
+        "13957488888", // a phone, and the start of a credit code
+        "1380000",
+    ];
+    let owner = vec![1, 1, 1, 0, 3, 1, 2, 1];
+    assert_eq!(totals(&rep, &queries).await?, owner, "owner");
+    assert_eq!(totals(&mgr, &queries).await?, owner, "manager");
+    assert_eq!(totals(&admin, &queries).await?, owner, "admin");
+    assert_eq!(totals(&other, &queries).await?, vec![0; 8], "another rep");
+    assert_eq!(
+        totals(&quality, &queries).await?,
+        vec![1, 1, 1, 0, 1, 0, 1, 0],
+        "phones masked: credit codes only"
+    );
+    // The exact phone first, whatever the sort.
+    for sort in ["-updated", "updated", "name", "-code"] {
+        let (_, found) = rep
+            .get(&format!("/api/v1/customers?q=13957488888&sort={sort}"))
+            .await?;
+        assert_eq!(found["items"][0]["id"], ids[0], "{sort}: {found}");
+        assert_eq!(found["items"][1]["id"], ids[2], "{sort}: {found}");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn archive_deadlines_count_working_days_and_overdue_archives_are_listed() -> R {
     // Tuesday 2026-09-29 10:00 in Beijing, just before the National Day holiday.
@@ -893,6 +966,7 @@ async fn the_index_is_written_again_from_the_rows_by_the_upgrade() -> R {
             "/api/v1/customers",
             json!({"full_name": "宁波海天塑机集团有限公司", "short_name": "海天塑机",
                    "customer_type": "dealer", "stage": "active", "tags": "出口",
+                   "credit_code": "91330200123456789Q",
                    "contact_name": "李工", "contact_phone": "13957488888"}),
         )
         .await?;
@@ -913,8 +987,9 @@ async fn the_index_is_written_again_from_the_rows_by_the_upgrade() -> R {
         "海天&stage=lost",
         "海天&tag=出口",
         "海天&customer_type=dealer",
+        "91330200",
     ];
-    let expect = vec![1, 1, 1, 1, 1, 1, 1, 0, 1, 1];
+    let expect = vec![1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1];
     assert_eq!(totals(&rep, &queries).await?, expect, "before");
     assert_eq!(totals(&other, &queries).await?, expect, "shared, before");
 
@@ -929,7 +1004,7 @@ async fn the_index_is_written_again_from_the_rows_by_the_upgrade() -> R {
         .await?;
     assert_eq!(
         totals(&rep, &queries).await?,
-        vec![0; 10],
+        vec![0; 11],
         "the index is empty"
     );
     kehu::platform::db::migrate(&db).await?;

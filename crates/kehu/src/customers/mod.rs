@@ -678,6 +678,7 @@ fn terms_with_phones<'a>(
     model::customer_terms(
         &c.full_name,
         c.short_name.as_deref(),
+        c.credit_code.as_deref(),
         phones,
         c.owner_id,
         shared_with,
@@ -1603,19 +1604,6 @@ async fn filtered_plan(
     let mut first = None;
     // The one filter the index does not hold: it depends on the time.
     let overdue = filter.overdue == Some(true);
-    let only_text = scope == Scope::All
-        && !overdue
-        && filter.owner_id.is_none()
-        && [
-            &filter.customer_type,
-            &filter.stage,
-            &filter.region,
-            &filter.industry,
-            &filter.grade,
-            &filter.tag,
-        ]
-        .iter()
-        .all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
     let limit = drive_limit(filter.paging(), store::max_id(&state.reads).await?);
     let cap = u64::from(state.policy().policy.limits.list_count_cap);
     let backend = state.db.get_database_backend();
@@ -1666,43 +1654,35 @@ async fn filtered_plan(
                 let holders = store::starts_with_count(&state.reads, column, &code, limit).await?;
                 store::starts_with(column, &code, holders >= limit)
             }
-            // A role that sees phones masked may not confirm a number by searching for it.
-            model::SearchQuery::Phone(_)
-                if !may_see_phones(&state.policy().policy.customers, actor) =>
-            {
-                store::nothing()
-            }
             model::SearchQuery::Phone(digits) => {
-                let exact = store::TermQuery::default().all([format!("t:{digits}")]);
-                first = Some(store::id_in(exact.ids(backend)));
-                // The digits may also be the start of a credit code.
-                let column = customers::Column::CreditCode;
-                let phones = store::TermQuery::default()
-                    .prefix(format!("t:{digits}"))
-                    .ids(backend);
-                let credit = store::ids_where(store::starts_with(column, &digits, false));
-                let both = store::union_ids(phones.clone(), credit);
-                if only_text {
-                    // From the two indexes; the union only when it is small.
-                    let credits =
-                        store::starts_with_count(&state.reads, column, &digits, cap + 1).await?;
-                    known_total = Some(if credits > cap {
-                        credits
-                    } else {
-                        store::count_ids_up_to(&state.reads, both.clone(), cap + 1).await?
-                    });
+                // A role that sees phones masked may not confirm a number by
+                // searching for it: its digits find credit codes only.
+                let phones = may_see_phones(&state.policy().policy.customers, actor);
+                let phone_prefix = format!("t:{digits}");
+                if phones {
+                    let exact = store::TermQuery::default().all([phone_prefix.clone()]);
+                    first = Some(store::id_in(exact.ids(backend)));
                 }
-                let holders =
-                    store::starts_with_count(&state.reads, column, &digits, limit).await?;
-                if holders < limit {
-                    // One set of candidates, so each engine drives from it.
-                    store::id_in(both)
-                } else {
-                    // Most customers' credit codes start so: walk and test.
-                    sea_orm::Condition::any()
-                        .add(store::id_in(phones))
-                        .add(store::starts_with(column, &digits, true))
+                let (credit, whole) = model::credit_term(&digits);
+                let mut row = sea_orm::Condition::any().add(store::starts_with(
+                    customers::Column::CreditCode,
+                    &digits,
+                    true,
+                ));
+                let mut prefixes = Vec::new();
+                if phones {
+                    let started = store::TermQuery::default().prefix(phone_prefix.clone());
+                    row = row.add(store::id_in(started.ids(backend)));
+                    prefixes.push(phone_prefix);
                 }
+                let terms = store::TermQuery::default()
+                    .any_or_prefix([credit], prefixes)
+                    .and(holders.clone());
+                let plan = text_plan(state, &terms, row, whole, limit, cap).await?;
+                known_total = plan.total.filter(|_| !overdue);
+                driven = plan.driven;
+                count_cond = plan.count;
+                plan.cond
             }
             model::SearchQuery::Pinyin(py) => {
                 let (term, whole) = model::pinyin_term(&py);

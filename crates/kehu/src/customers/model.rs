@@ -16,6 +16,7 @@
 //! | `c:<c>` | one character of [`search_text`] of the name | every character of both names |
 //! | `y:<letters>` | the first 1 to 8 letters of a reading, e.g. `y:bjsy`, `y:beijings` | initials (助记码) and full pinyin of every reading variant of [`pinyin_keys`], both names |
 //! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
+//! | `k:<start>` | the first 7 and the first 8 characters of the credit code ([`credit_term`]) | a customer with a credit code |
 //! | `o:<user id>` | the owner | written and rewritten with the owner |
 //! | `s:<user id>` | a user the customer is shared with | one per share |
 //! | `f:<field>:<hex>` | a list filter's value ([`filter_term`]) | type, stage, region, industry, grade, each tag |
@@ -28,7 +29,9 @@
 //! [`query_terms`] turns a search box into a [`SearchQuery`]:
 //! - `CreditCode(code)`: match the stored (normalised, upper-case) credit code.
 //! - `Phone(digits)`: stored phones whose [`phone_digits`] start with the
-//!   digits, or a credit code that starts with them; an exact phone first.
+//!   digits (a `t:` prefix), or a credit code that starts with them (the
+//!   `k:` term; past eight characters the row's credit code decides); an
+//!   exact phone first.
 //! - `Code(code)`: match the customer code (upper-case), exact or prefix;
 //!   the exact code first.
 //! - `Pinyin(s)`: a reading of a name starts with `s`: the term `y:<s>`
@@ -64,8 +67,9 @@ pub use mnemonic::{PinyinKeys, pinyin_keys};
 pub use name::{normalize_name, search_text};
 pub use phone::{PhoneError, mask_phone, normalize_phone, phone_digits};
 pub use search::{
-    Filters, PINYIN_TERM_LETTERS, SearchColumns, SearchQuery, customer_terms, filter_term,
-    owner_term, phone_term, pinyin_term, query_terms, search_columns, search_terms, shared_term,
+    CREDIT_TERM_CHARS, Filters, MIN_PHONE_DIGITS, PINYIN_TERM_LETTERS, SearchColumns, SearchQuery,
+    credit_term, customer_terms, filter_term, owner_term, phone_term, pinyin_term, query_terms,
+    search_columns, search_terms, shared_term,
 };
 
 /// NFKC: full-width letters, digits and punctuation become ASCII, the

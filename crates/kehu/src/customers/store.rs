@@ -428,6 +428,22 @@ impl TermQuery {
         self
     }
 
+    /// Any one of `terms` exactly, or a term that starts with one of
+    /// `prefixes`.
+    pub fn any_or_prefix(
+        mut self,
+        terms: impl IntoIterator<Item = String>,
+        prefixes: impl IntoIterator<Item = String>,
+    ) -> TermQuery {
+        let exact = terms.into_iter().map(|t| (t, false));
+        self.0.push(
+            exact
+                .chain(prefixes.into_iter().map(|p| (p, true)))
+                .collect(),
+        );
+        self
+    }
+
     /// A term that starts with `prefix`.
     pub fn prefix(mut self, prefix: String) -> TermQuery {
         self.0.push(vec![(prefix, true)]);
@@ -539,7 +555,7 @@ impl TermQuery {
 
 /// How many ids a term query yields, counted up to `limit` (read from the
 /// term index alone, and no further than `limit` entries).
-pub async fn count_ids_up_to(
+async fn count_ids_up_to(
     reads: &Reads,
     ids: sea_orm::sea_query::SelectStatement,
     limit: u64,
@@ -575,10 +591,11 @@ fn prefix_end(prefix: &str) -> String {
 pub fn starts_with(column: customers::Column, prefix: &str, walk: bool) -> Condition {
     if walk {
         use sea_orm::sea_query::Func;
-        let n = i64::try_from(prefix.chars().count()).unwrap_or(i64::MAX);
+        // Both arguments `int`: PostgreSQL has no `substr(text, int, bigint)`.
+        let n = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
         let head = Func::cust(sea_orm::sea_query::Alias::new("SUBSTR"))
             .arg(Expr::col((customers::Entity, column)))
-            .arg(1)
+            .arg(1i32)
             .arg(n);
         Condition::all().add(Expr::expr(head).eq(prefix))
     } else {
@@ -613,15 +630,6 @@ pub fn ids_where(cond: Condition) -> sea_orm::sea_query::SelectStatement {
         .from(customers::Entity)
         .cond_where(cond)
         .to_owned()
-}
-
-/// Ids in either set, each once.
-pub fn union_ids(
-    mut a: sea_orm::sea_query::SelectStatement,
-    b: sea_orm::sea_query::SelectStatement,
-) -> sea_orm::sea_query::SelectStatement {
-    a.union(sea_orm::sea_query::UnionType::Distinct, b);
-    a
 }
 
 /// How many customers' `column` starts with `prefix`, counted up to

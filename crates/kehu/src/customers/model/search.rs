@@ -24,6 +24,15 @@ pub enum SearchQuery {
     Name { terms: Vec<String>, text: String },
 }
 
+/// The fewest digits read as a phone number (or the start of one, or of a
+/// credit code); fewer are searched as part of a name.
+pub const MIN_PHONE_DIGITS: usize = 7;
+
+/// The longest start of a credit code kept as a `k:` term: the registration
+/// authority, the kind and the region (characters 1–8). A longer query
+/// looks its first eight up and checks the rest on the row.
+pub const CREDIT_TERM_CHARS: usize = 8;
+
 /// Letters of a reading's start kept as `y:` terms. A longer pinyin query
 /// looks its first letters up and checks the rest on the row.
 pub const PINYIN_TERM_LETTERS: usize = 8;
@@ -62,6 +71,25 @@ pub fn pinyin_term(pinyin: &str) -> (String, bool) {
         .nth(PINYIN_TERM_LETTERS)
         .map_or(pinyin.len(), |(i, _)| i);
     (format!("y:{}", &pinyin[..end]), end == pinyin.len())
+}
+
+/// `k:` terms of a credit code: its starts of [`MIN_PHONE_DIGITS`] to
+/// [`CREDIT_TERM_CHARS`] characters, the lengths a digits query looks up.
+fn credit_terms(code: &str) -> impl Iterator<Item = String> + '_ {
+    (MIN_PHONE_DIGITS..=CREDIT_TERM_CHARS)
+        .filter_map(move |n| code.get(..n).filter(|_| code.len() >= n))
+        .map(|start| format!("k:{start}"))
+}
+
+/// The `k:` term a digits query looks up as the start of a credit code,
+/// and whether it is the whole query (a longer one also checks the row's
+/// credit code).
+pub fn credit_term(digits: &str) -> (String, bool) {
+    let end = digits.len().min(CREDIT_TERM_CHARS);
+    (
+        format!("k:{}", digits.get(..end).unwrap_or(digits)),
+        end == digits.len(),
+    )
 }
 
 /// The term of the customer's owner.
@@ -122,17 +150,19 @@ impl Filters<'_> {
 }
 
 /// Every index term of a customer: [`search_terms`] of its names, a `t:`
-/// term per phone, its owner's `o:` term, an `s:` term per user it is
+/// term per phone, `k:` terms of its credit code's start, its owner's `o:` term, an `s:` term per user it is
 /// shared with and an `f:` term per filter value; deduplicated and sorted.
 pub fn customer_terms<'a>(
     full_name: &str,
     short_name: Option<&str>,
+    credit_code: Option<&str>,
     phones: impl Iterator<Item = &'a str>,
     owner_id: i64,
     shared_with: &[i64],
     filters: Filters<'_>,
 ) -> Vec<String> {
     let mut terms = search_terms(full_name, short_name);
+    terms.extend(credit_code.into_iter().flat_map(credit_terms));
     terms.extend(phones.map(phone_term));
     terms.push(owner_term(owner_id));
     terms.extend(shared_with.iter().map(|u| shared_term(*u)));
@@ -228,7 +258,7 @@ pub fn query_terms(q: &str) -> SearchQuery {
         let phone_like = compact
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '(' | ')' | '.'));
-        if phone_like && compact.chars().filter(char::is_ascii_digit).count() >= 7 {
+        if phone_like && compact.chars().filter(char::is_ascii_digit).count() >= MIN_PHONE_DIGITS {
             return SearchQuery::Phone(phone_digits(&folded));
         }
         if looks_like_code(&compact) {
@@ -373,7 +403,15 @@ mod tests {
             grade: Some(""),
             tags: ",重点, 出口 ,",
         };
-        let terms = customer_terms("甲", None, std::iter::empty(), 7, &[3], filters);
+        let terms = customer_terms(
+            "甲",
+            None,
+            Some("91330200MA2AL5RX3K"),
+            std::iter::empty(),
+            7,
+            &[3],
+            filters,
+        );
         for t in [
             "f:type:6469726563745f6d616e756661637475726572",
             "f:stage:616374697665",
@@ -382,6 +420,8 @@ mod tests {
             "f:tag:e587bae58fa3",
             "o:7",
             "s:3",
+            "k:9133020",
+            "k:91330200",
         ] {
             assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
         }
@@ -390,6 +430,7 @@ mod tests {
                 .iter()
                 .any(|t| t.starts_with("f:industry") || t.starts_with("f:grade"))
         );
+        assert_eq!(terms.iter().filter(|t| t.starts_with("k:")).count(), 2);
         assert!(
             terms
                 .iter()
@@ -417,6 +458,20 @@ mod tests {
             query_terms("91350100M000100Y44"),
             SearchQuery::CreditCode("91350100M000100Y44".into())
         );
+    }
+
+    #[test]
+    fn digits_look_up_a_credit_code_start_of_at_most_eight() {
+        assert_eq!(credit_term("9133020"), ("k:9133020".into(), true));
+        assert_eq!(credit_term("91330200"), ("k:91330200".into(), true));
+        assert_eq!(credit_term("913302001"), ("k:91330200".into(), false));
+        let stored: Vec<String> = credit_terms("91330200MA2AL5RX3K").collect();
+        assert_eq!(stored, ["k:9133020", "k:91330200"]);
+        // Every digits query up to eight long is one stored term.
+        for n in MIN_PHONE_DIGITS..=CREDIT_TERM_CHARS {
+            assert!(stored.contains(&credit_term(&"91330200"[..n]).0));
+        }
+        assert_eq!(credit_terms("913").count(), 0);
     }
 
     #[test]
