@@ -11,7 +11,7 @@ mod m0006_drop_write_lock;
 mod m0007_backup_runs;
 mod m0008_customer_search_columns;
 mod m0009_customer_search_scope;
-mod m0010_customer_credit_terms;
+mod m0010_customer_search_by_owner;
 
 pub struct Migrator;
 
@@ -28,7 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_backup_runs::Migration),
             Box::new(m0008_customer_search_columns::Migration),
             Box::new(m0009_customer_search_scope::Migration),
-            Box::new(m0010_customer_credit_terms::Migration),
+            Box::new(m0010_customer_search_by_owner::Migration),
         ]
     }
 }

@@ -1446,7 +1446,7 @@ async fn write_batch(
             Error::Internal(anyhow::anyhow!("inserted customer {code} not returned"))
         })?;
         w.terms += u64::try_from(t.len()).unwrap_or(0);
-        terms.push((id, t));
+        terms.push((id, owner_id, t));
         for ct in contacts {
             w.contacts += 1;
             contacts_v.extend([
@@ -1487,7 +1487,10 @@ async fn write_batch(
             Value::from("demo"),
         ]);
     }
-    let docs: Vec<(i64, &[String])> = terms.iter().map(|(id, t)| (*id, t.as_slice())).collect();
+    let docs: Vec<(i64, i64, &[String])> = terms
+        .iter()
+        .map(|(id, owner, t)| (*id, *owner, t.as_slice()))
+        .collect();
     crate::customers::store::insert_terms(&txn, &docs).await?;
     insert_rows(
         &txn,

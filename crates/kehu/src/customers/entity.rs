@@ -51,8 +51,10 @@ pub mod customers {
 }
 
 /// Search terms, one row per (term, customer). Read-only on SQLite, where it
-/// is a view over the FTS5 index (migration m0005); written through
-/// `store::insert_terms` and `store::set_terms` on both engines.
+/// is a view over the FTS5 index (migrations m0005, m0010); written through
+/// `store::insert_terms` and `store::set_terms` on both engines. On
+/// PostgreSQL the table also holds the owner, in its key (term, owner,
+/// customer), which only `store::TermQuery` reads.
 pub mod customer_terms {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -694,11 +694,12 @@ fn terms_with_phones<'a>(
 }
 
 /// Rewrites a customer's search terms from what is stored: after a change
-/// of its contacts, owner or shares.
-async fn reindex(txn: &impl ConnectionTrait, c: &customers::Model) -> Result<()> {
+/// of its contacts, owner (from `was_owner`) or shares.
+async fn reindex(txn: &impl ConnectionTrait, c: &customers::Model, was_owner: i64) -> Result<()> {
     let contacts = store::contacts_of(txn, c.id).await?;
     let shared = store::shared_with(txn, c.id).await?;
-    store::set_terms(txn, c.id, &terms_for(c, &contacts, &shared)).await
+    let terms = terms_for(c, &contacts, &shared);
+    store::set_terms(txn, c.id, was_owner, c.owner_id, &terms).await
 }
 
 /// The owner rules: anyone may own what it creates; another owner must be
@@ -1196,7 +1197,7 @@ pub(crate) async fn insert_new(
                     ..Default::default()
                 });
             }
-            term_docs.push((id, std::mem::take(&mut item.terms)));
+            term_docs.push((id, item.c.owner_id, std::mem::take(&mut item.terms)));
             history_rows.push(customer_owner_history::ActiveModel {
                 customer_id: Set(id),
                 owner_id: Set(item.c.owner_id),
@@ -1212,9 +1213,9 @@ pub(crate) async fn insert_new(
                 .exec_without_returning(txn)
                 .await?;
         }
-        let docs: Vec<(i64, &[String])> = term_docs
+        let docs: Vec<(i64, i64, &[String])> = term_docs
             .iter()
-            .map(|(id, terms)| (*id, terms.as_slice()))
+            .map(|(id, owner, terms)| (*id, *owner, terms.as_slice()))
             .collect();
         store::insert_terms(txn, &docs).await?;
         customer_owner_history::Entity::insert_many(history_rows)
@@ -1384,7 +1385,8 @@ pub async fn update(
         .await
         .map_err(unique_violation_to_conflict)?;
     let shared = store::shared_with(&txn, id).await?;
-    store::set_terms(&txn, id, &terms_for(&saved, &contacts_now, &shared)).await?;
+    let terms = terms_for(&saved, &contacts_now, &shared);
+    store::set_terms(&txn, id, saved.owner_id, saved.owner_id, &terms).await?;
     let saved = refresh_completeness(&txn, policy, saved, now).await?;
     audit::record(
         &txn,
@@ -1608,10 +1610,7 @@ async fn filtered_plan(
     let cap = u64::from(state.policy().policy.limits.list_count_cap);
     let backend = state.db.get_database_backend();
     // Who may hold the text: the scope and the owner filter, as index terms.
-    let mut holders = store::TermQuery::default();
-    if let Some(terms) = store::scope_terms(&state.db, &scope).await? {
-        holders = holders.any(terms);
-    }
+    let mut holders = store::scope_query(&state.db, &scope).await?;
     if let Some(o) = filter.owner_id {
         holders = holders.all([model::owner_term(o)]);
     }
@@ -1929,7 +1928,7 @@ pub async fn transfer(
         am.version = Set(version + 1);
         am.updated_at = Set(now);
         let moved_customer = am.update(&txn).await?;
-        reindex(&txn, &moved_customer).await?;
+        reindex(&txn, &moved_customer, from).await?;
         customer_owner_history::Entity::update_many()
             .col_expr(
                 customer_owner_history::Column::ToAt,
@@ -1984,7 +1983,7 @@ pub async fn share(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> Re
         }
         .insert(&txn)
         .await?;
-        reindex(&txn, &c).await?;
+        reindex(&txn, &c, c.owner_id).await?;
         audit::record(
             &txn,
             AuditEntry::new(now, &actor.audit_actor(), "share", "customer", id).change(
@@ -2007,7 +2006,7 @@ pub async fn unshare(state: &AppState, actor: &Actor, id: i64, user_id: i64) -> 
         .exec(&txn)
         .await?;
     if deleted.rows_affected > 0 {
-        reindex(&txn, &c).await?;
+        reindex(&txn, &c, c.owner_id).await?;
         audit::record(
             &txn,
             AuditEntry::new(now, &actor.audit_actor(), "unshare", "customer", id).change(
@@ -2166,7 +2165,7 @@ async fn after_contacts_change(
     let c = store::get_any(txn, customer_id)
         .await?
         .ok_or(Error::NotFound)?;
-    reindex(txn, &c).await?;
+    reindex(txn, &c, c.owner_id).await?;
     refresh_completeness(txn, policy, c, now).await?;
     Ok(())
 }

@@ -6,7 +6,8 @@
 //!
 //! The store keeps, for every customer, the terms returned by [`search_terms`]
 //! and one `t:` term per contact phone, read as rows `(term, customer_id)` of
-//! `customer_terms` (on SQLite a view over an FTS5 index, migration m0005).
+//! `customer_terms` (on SQLite a view over an FTS5 index, migrations m0005
+//! and m0010).
 //! Every term is a short prefix and a value, letters and digits only after
 //! the colon, so that the index's tokenizer keeps each term one token:
 //!
@@ -43,9 +44,11 @@
 //!   text is also checked on the row. An empty `text` means "no name
 //!   filter".
 //!
-//! With the `o:` and `s:` terms a scope is terms too, and with the `f:`
-//! terms the list's filters, so that a team's or a rep's matches, filtered,
-//! are counted on the index, never on the rows.
+//! The index is keyed by owner (`store::doc_key` on SQLite, an `owner_id`
+//! column on PostgreSQL), so that a team's or a rep's search reads only its
+//! owners' entries; the `s:` terms add the customers shared with the user,
+//! and the `f:` terms the list's filters, so that a team's or a rep's
+//! matches, filtered, are counted on the index, never on the rows.
 //!
 //! Each customer row also carries its [`search_columns`], which a search
 //! walking the list's sort index tests row by row (a common text) instead

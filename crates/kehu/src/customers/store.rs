@@ -85,19 +85,6 @@ async fn scope_owners(db: &impl ConnectionTrait, scope: &Scope) -> Result<Option
     Ok(Some(owners))
 }
 
-/// `scope` as index terms, any of which a customer in it holds: its owners'
-/// `o:` terms and the user's `s:` term; `None` for [`Scope::All`].
-pub async fn scope_terms(db: &impl ConnectionTrait, scope: &Scope) -> Result<Option<Vec<String>>> {
-    let Some(owners) = scope_owners(db, scope).await? else {
-        return Ok(None);
-    };
-    let mut terms: Vec<String> = owners.into_iter().map(model::owner_term).collect();
-    if let Scope::Own { user_id, .. } = scope {
-        terms.push(model::shared_term(*user_id));
-    }
-    Ok(Some(terms))
-}
-
 /// `scope` as disjoint conditions whose union is [`visible`]: one per owner
 /// (the user and the members of the teams it manages), and one for the
 /// customers shared with it that none of them owns; none for [`Scope::All`].
@@ -296,17 +283,37 @@ pub async fn by_terms(
     Ok(q.limit(5).all(db).await?)
 }
 
-/// Replaces a customer's search terms.
+/// A customer's document key in the SQLite index: the owner in the high 32
+/// bits, the customer in the low, so that an owner's customers are one
+/// range of keys, which a `MATCH` limited to it reads alone (a team's
+/// search costs what its own matches cost, not what the whole index's do).
+/// PostgreSQL keeps the owner as a column of the terms' key instead.
+pub fn doc_key(owner_id: i64, customer_id: i64) -> Result<i64> {
+    if !(0..1 << 31).contains(&owner_id) || !(0..1 << 32).contains(&customer_id) {
+        return Err(Error::Internal(anyhow::anyhow!(
+            "customer {customer_id} of owner {owner_id} is past the search index's key range"
+        )));
+    }
+    Ok(owner_id << 32 | customer_id)
+}
+
+/// The low 32 bits of a [`doc_key`]: the customer.
+pub const DOC_CUSTOMER_BITS: i64 = 0xFFFF_FFFF;
+
+/// Replaces a customer's search terms; `was_owner` is the owner they were
+/// written under (the document's key on SQLite).
 pub async fn set_terms(
     db: &impl ConnectionTrait,
     customer_id: i64,
+    was_owner: i64,
+    owner_id: i64,
     terms: &[String],
 ) -> Result<()> {
     if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Sqlite,
             "DELETE FROM customer_search WHERE rowid = ?",
-            [customer_id.into()],
+            [doc_key(was_owner, customer_id)?.into()],
         ))
         .await?;
     } else {
@@ -315,47 +322,48 @@ pub async fn set_terms(
             .exec(db)
             .await?;
     }
-    insert_terms(db, &[(customer_id, terms)]).await
+    insert_terms(db, &[(customer_id, owner_id, terms)]).await
 }
 
-/// Inserts the search terms of new customers, as one JSON parameter: the
-/// statement is the same whatever the number of rows, so each engine
-/// prepares it once (a multi-row VALUES list is new SQL for every count).
+/// Inserts the search terms of new customers, each `(customer, owner,
+/// terms)`, as one parameter: the statement is the same whatever the
+/// number of rows, so each engine prepares it once (a multi-row VALUES
+/// list is new SQL for every count).
 ///
-/// SQLite gets one document per customer in its FTS5 index (migration
-/// m0005); PostgreSQL one `customer_terms` row per term, in key order so
-/// that a large batch fills index pages one after another.
-pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, &[String])]) -> Result<()> {
-    if docs.iter().all(|(_, terms)| terms.is_empty()) {
+/// SQLite gets one document per customer in its FTS5 index, keyed by
+/// [`doc_key`]; PostgreSQL one `customer_terms` row per term, in key order
+/// so that a large batch fills index pages one after another.
+pub async fn insert_terms(db: &impl ConnectionTrait, docs: &[(i64, i64, &[String])]) -> Result<()> {
+    if docs.iter().all(|(_, _, terms)| terms.is_empty()) {
         return Ok(());
     }
     let backend = db.get_database_backend();
     let (sql, values): (&str, Vec<sea_orm::Value>) = if backend == sea_orm::DbBackend::Postgres {
-        let mut rows: Vec<(&str, i64)> = docs
+        let mut rows: Vec<(&str, i64, i64)> = docs
             .iter()
-            .flat_map(|(id, terms)| terms.iter().map(|t| (t.as_str(), *id)))
+            .flat_map(|(id, owner, terms)| terms.iter().map(|t| (t.as_str(), *owner, *id)))
             .collect();
         rows.sort_unstable();
-        // Two space-separated lists (a term never holds a space, see
-        // `model`): PostgreSQL splits them in half the time it parses JSON.
-        let terms = rows.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(" ");
-        let ids = rows
-            .iter()
-            .map(|(_, id)| id.to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
+        // Space-separated lists (a term never holds a space, see `model`):
+        // PostgreSQL splits them in half the time it parses JSON.
+        let list = |f: &dyn Fn(&(&str, i64, i64)) -> String| {
+            rows.iter().map(f).collect::<Vec<_>>().join(" ")
+        };
         (
-            "INSERT INTO customer_terms (term, customer_id) \
-             SELECT t, i FROM unnest(string_to_array($1, ' '), \
-             string_to_array($2, ' ')::bigint[]) AS u(t, i)",
-            vec![terms.into(), ids.into()],
+            "INSERT INTO customer_terms (term, owner_id, customer_id) \
+             SELECT t, o, i FROM unnest(string_to_array($1, ' '), \
+             string_to_array($2, ' ')::bigint[], string_to_array($3, ' ')::bigint[]) AS u(t, o, i)",
+            vec![
+                list(&|r| r.0.to_owned()).into(),
+                list(&|r| r.1.to_string()).into(),
+                list(&|r| r.2.to_string()).into(),
+            ],
         )
     } else {
-        let rows: Vec<(i64, String)> = docs
-            .iter()
-            .filter(|(_, terms)| !terms.is_empty())
-            .map(|(id, terms)| (*id, terms.join(" ")))
-            .collect();
+        let mut rows: Vec<(i64, String)> = Vec::with_capacity(docs.len());
+        for (id, owner, terms) in docs.iter().filter(|(_, _, terms)| !terms.is_empty()) {
+            rows.push((doc_key(*owner, *id)?, terms.join(" ")));
+        }
         let json = serde_json::to_string(&rows).map_err(|e| Error::Internal(e.into()))?;
         (
             "INSERT INTO customer_search (rowid, terms) \
@@ -392,39 +400,84 @@ pub async fn display_names(
 }
 
 /// A query of the search index: a customer matches when, for every group,
-/// it holds at least one of the group's terms (exactly, or as a prefix).
-/// The scope is a group too (`o:` and `s:` terms), so that an index alone
-/// answers which customers of a team or a rep hold a text, and counts them.
+/// it holds at least one of the group's terms (exactly, or as a prefix),
+/// and, when the query has a scope, it is owned by one of the scope's
+/// owners or shared with its user.
 ///
-/// SQLite answers with one `MATCH` of its FTS5 index, which intersects the
-/// terms' lists as it streams them and stops where the query's `LIMIT`
-/// does; PostgreSQL with the first group's entries of `customer_terms`,
-/// each tested for the other groups in the same index: put the rarest
-/// group (the text) first.
+/// The scope is read as the index's key (see [`doc_key`]), one range per
+/// owner, so that a team's or a rep's search reads only its own matches;
+/// the customers shared with the user that none of the owners owns are
+/// one more part, found by the user's `s:` term.
+///
+/// SQLite answers with a `MATCH` of its FTS5 index per part, which
+/// intersects the terms' lists as it streams them and stops where the
+/// query's `LIMIT` does; PostgreSQL with the first group's entries of
+/// `customer_terms` for the part's owners, each tested for the other groups
+/// in the same index: put the rarest group (the text) first.
 #[derive(Debug, Clone, Default)]
-pub struct TermQuery(Vec<Vec<(String, bool)>>);
+pub struct TermQuery {
+    groups: Groups,
+    scope: Option<IndexScope>,
+}
+
+/// Groups of terms: a customer holds one term of each.
+type Groups = Vec<Vec<(String, bool)>>;
+
+/// Which owners' customers one part of a [`TermQuery`] reads.
+#[derive(Debug, Clone)]
+enum Owners {
+    /// Those of these owners (a range of the index's key each).
+    Of(Vec<i64>),
+    /// Those of any other owner (none listed: every customer).
+    NotOf(Vec<i64>),
+}
+
+/// The owners whose customers a [`TermQuery`] is limited to, and the user
+/// whose shared customers it also holds.
+#[derive(Debug, Clone)]
+struct IndexScope {
+    owners: Vec<i64>,
+    user_id: i64,
+}
+
+/// A query of every customer in `scope` (no group yet).
+pub async fn scope_query(db: &impl ConnectionTrait, scope: &Scope) -> Result<TermQuery> {
+    let (Some(owners), Scope::Own { user_id, .. }) = (scope_owners(db, scope).await?, scope) else {
+        return Ok(TermQuery::default());
+    };
+    Ok(TermQuery {
+        groups: Vec::new(),
+        scope: Some(IndexScope {
+            owners,
+            user_id: *user_id,
+        }),
+    })
+}
 
 impl TermQuery {
-    /// Whether the query has no group (every customer matches).
+    /// Whether the query has no group and no scope (every customer matches).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.groups.is_empty() && self.scope.is_none()
     }
 
     /// Every one of `terms`, exactly.
     pub fn all(mut self, terms: impl IntoIterator<Item = String>) -> TermQuery {
-        self.0.extend(terms.into_iter().map(|t| vec![(t, false)]));
+        self.groups
+            .extend(terms.into_iter().map(|t| vec![(t, false)]));
         self
     }
 
     /// Any one of `terms`, exactly.
     pub fn any(mut self, terms: impl IntoIterator<Item = String>) -> TermQuery {
-        self.0.push(terms.into_iter().map(|t| (t, false)).collect());
+        self.groups
+            .push(terms.into_iter().map(|t| (t, false)).collect());
         self
     }
 
-    /// The groups of `other` too.
+    /// The groups of `other` too, and its scope when this has none.
     pub fn and(mut self, other: TermQuery) -> TermQuery {
-        self.0.extend(other.0);
+        self.groups.extend(other.groups);
+        self.scope = self.scope.or(other.scope);
         self
     }
 
@@ -436,7 +489,7 @@ impl TermQuery {
         prefixes: impl IntoIterator<Item = String>,
     ) -> TermQuery {
         let exact = terms.into_iter().map(|t| (t, false));
-        self.0.push(
+        self.groups.push(
             exact
                 .chain(prefixes.into_iter().map(|p| (p, true)))
                 .collect(),
@@ -446,14 +499,14 @@ impl TermQuery {
 
     /// A term that starts with `prefix`.
     pub fn prefix(mut self, prefix: String) -> TermQuery {
-        self.0.push(vec![(prefix, true)]);
+        self.groups.push(vec![(prefix, true)]);
         self
     }
 
-    /// The FTS5 query: groups joined by `AND`, terms in a group by `OR`,
-    /// each term a quoted string (`"` doubled), a prefix followed by `*`.
-    fn fts5(&self) -> String {
-        self.0
+    /// The FTS5 query of `groups`: joined by `AND`, terms in a group by
+    /// `OR`, each term a quoted string (`"` doubled), a prefix followed by `*`.
+    fn fts5(groups: &[Vec<(String, bool)>]) -> String {
+        groups
             .iter()
             .map(|group| {
                 let terms: Vec<String> = group
@@ -469,71 +522,54 @@ impl TermQuery {
             .join(" AND ")
     }
 
+    /// The parts the query is answered in: the groups each part matches and
+    /// the owners it reads. Without a group, an owner's part matches its `o:`
+    /// term, so that every part has a term to look up.
+    fn parts(&self) -> Vec<(Groups, Owners)> {
+        let Some(scope) = &self.scope else {
+            return vec![(self.groups.clone(), Owners::NotOf(Vec::new()))];
+        };
+        let mut parts = Vec::with_capacity(scope.owners.len() + 1);
+        for owner in &scope.owners {
+            let mut groups = self.groups.clone();
+            if groups.is_empty() {
+                groups.push(vec![(model::owner_term(*owner), false)]);
+            }
+            parts.push((groups, Owners::Of(vec![*owner])));
+        }
+        let mut shared = self.groups.clone();
+        shared.push(vec![(model::shared_term(scope.user_id), false)]);
+        parts.push((shared, Owners::NotOf(scope.owners.clone())));
+        parts
+    }
+
     /// The ids of the matching customers, each once (a subquery).
     pub fn ids(&self, backend: sea_orm::DbBackend) -> sea_orm::sea_query::SelectStatement {
-        use sea_orm::sea_query::Alias;
-        if self.0.is_empty() {
+        use sea_orm::sea_query::{Alias, UnionType};
+        if self.is_empty() {
             return ids_where(Condition::all());
         }
-        if self.0.iter().any(Vec::is_empty) {
+        if self.groups.iter().any(Vec::is_empty) {
             return ids_where(nothing());
         }
-        if backend == sea_orm::DbBackend::Sqlite {
-            return Query::select()
-                .expr_as(Expr::col(Alias::new("rowid")), Alias::new("customer_id"))
-                .from(Alias::new("customer_search"))
-                .and_where(Expr::cust_with_values(
-                    "customer_search MATCH ?",
-                    [self.fts5()],
-                ))
-                .to_owned();
-        }
-        let table = |i: usize| Alias::new(format!("t{i}"));
-        let holds = |i: usize, group: &[(String, bool)]| {
-            let term = || Expr::col((table(i), customer_terms::Column::Term));
-            // Exact terms as one `IN`, which PostgreSQL looks up as one
-            // index scan (an `OR` of equalities it does not).
-            let exact: Vec<String> = group
-                .iter()
-                .filter(|(_, prefix)| !prefix)
-                .map(|(t, _)| t.clone())
-                .collect();
-            let mut any = Condition::any();
-            match exact.len() {
-                0 => {}
-                1 => any = any.add(term().eq(exact[0].clone())),
-                _ => any = any.add(term().is_in(exact)),
+        let mut parts = self.parts().into_iter().map(|(groups, owners)| {
+            if backend == sea_orm::DbBackend::Sqlite {
+                fts5_part(&groups, owners)
+            } else {
+                postgres_part(&groups, owners)
             }
-            for (t, _) in group.iter().filter(|(_, prefix)| *prefix) {
-                any = any.add(
-                    Condition::all()
-                        .add(term().gte(t.clone()))
-                        .add(term().lt(prefix_end(t))),
-                );
-            }
-            any
+        });
+        let Some(mut all) = parts.next() else {
+            return ids_where(nothing());
         };
-        let mut q = Query::select();
-        q.column((table(0), customer_terms::Column::CustomerId))
-            .from_as(customer_terms::Entity, table(0))
-            .cond_where(holds(0, &self.0[0]));
-        // One customer may hold several of the first group's terms.
-        if self.0[0].len() > 1 || self.0[0][0].1 {
-            q.distinct();
+        for part in parts {
+            all.union(UnionType::All, part);
         }
-        for (i, group) in self.0.iter().enumerate().skip(1) {
-            let other = Query::select()
-                .expr(Expr::val(1))
-                .from_as(customer_terms::Entity, table(i))
-                .and_where(
-                    Expr::col((table(i), customer_terms::Column::CustomerId))
-                        .equals((table(0), customer_terms::Column::CustomerId)),
-                )
-                .cond_where(holds(i, group))
-                .to_owned();
-            q.and_where(Expr::exists(other));
-        }
-        q
+        // One statement to limit, count or test `IN`, whatever the parts.
+        Query::select()
+            .column(Alias::new("customer_id"))
+            .from_subquery(all, Alias::new("parts"))
+            .to_owned()
     }
 
     /// The matching customers' ids, up to `limit` of them.
@@ -551,6 +587,108 @@ impl TermQuery {
     pub async fn count_up_to(&self, reads: &Reads, limit: u64) -> Result<u64> {
         count_ids_up_to(reads, self.ids(reads.backend()), limit).await
     }
+}
+
+/// One part of a [`TermQuery`] on SQLite: a `MATCH` of the groups, within
+/// the owners' key ranges or outside them.
+fn fts5_part(
+    groups: &[Vec<(String, bool)>],
+    owners: Owners,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Alias;
+    let rowid = || Expr::col(Alias::new("rowid"));
+    let mut q = Query::select();
+    q.expr_as(
+        rowid().bit_and(DOC_CUSTOMER_BITS),
+        Alias::new("customer_id"),
+    )
+    .from(Alias::new("customer_search"))
+    .and_where(Expr::cust_with_values(
+        "customer_search MATCH ?",
+        [TermQuery::fts5(groups)],
+    ));
+    match owners {
+        Owners::Of(owners) => {
+            let mut any = Condition::any();
+            for o in owners {
+                let first = o << 32;
+                any = any.add(rowid().between(first, first | DOC_CUSTOMER_BITS));
+            }
+            q.cond_where(any);
+        }
+        Owners::NotOf(others) if !others.is_empty() => {
+            q.and_where(rowid().right_shift(32).is_not_in(others));
+        }
+        Owners::NotOf(_) => {}
+    }
+    q
+}
+
+/// One part of a [`TermQuery`] on PostgreSQL: the first group's entries of
+/// the owners or of any other owner, each tested for the
+/// other groups by the full key (term, owner, customer).
+fn postgres_part(
+    groups: &[Vec<(String, bool)>],
+    owners: Owners,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Alias;
+    let table = |i: usize| Alias::new(format!("t{i}"));
+    let holds = |i: usize, group: &[(String, bool)]| {
+        let term = || Expr::col((table(i), customer_terms::Column::Term));
+        // Exact terms as one `IN`, which PostgreSQL looks up as one
+        // index scan (an `OR` of equalities it does not).
+        let exact: Vec<String> = group
+            .iter()
+            .filter(|(_, prefix)| !prefix)
+            .map(|(t, _)| t.clone())
+            .collect();
+        let mut any = Condition::any();
+        match exact.len() {
+            0 => {}
+            1 => any = any.add(term().eq(exact[0].clone())),
+            _ => any = any.add(term().is_in(exact)),
+        }
+        for (t, _) in group.iter().filter(|(_, prefix)| *prefix) {
+            any = any.add(
+                Condition::all()
+                    .add(term().gte(t.clone()))
+                    .add(term().lt(prefix_end(t))),
+            );
+        }
+        any
+    };
+    let owner = |i: usize| Expr::col((table(i), Alias::new("owner_id")));
+    let mut q = Query::select();
+    q.column((table(0), customer_terms::Column::CustomerId))
+        .from_as(customer_terms::Entity, table(0))
+        .cond_where(holds(0, &groups[0]));
+    match owners {
+        Owners::Of(owners) => {
+            q.and_where(owner(0).is_in(owners));
+        }
+        Owners::NotOf(others) if !others.is_empty() => {
+            q.and_where(owner(0).is_not_in(others));
+        }
+        Owners::NotOf(_) => {}
+    }
+    // One customer may hold several of the first group's terms.
+    if groups[0].len() > 1 || groups[0][0].1 {
+        q.distinct();
+    }
+    for (i, group) in groups.iter().enumerate().skip(1) {
+        let other = Query::select()
+            .expr(Expr::val(1))
+            .from_as(customer_terms::Entity, table(i))
+            .and_where(owner(i).equals((table(0), Alias::new("owner_id"))))
+            .and_where(
+                Expr::col((table(i), customer_terms::Column::CustomerId))
+                    .equals((table(0), customer_terms::Column::CustomerId)),
+            )
+            .cond_where(holds(i, group))
+            .to_owned();
+        q.and_where(Expr::exists(other));
+    }
+    q
 }
 
 /// How many ids a term query yields, counted up to `limit` (read from the
