@@ -79,18 +79,27 @@ async fn a_wrong_check_character_is_refused_and_the_customer_is_found_by_pinyin(
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -> R {
-    let s = TestServer::start().await?;
-    let admin = Caller::admin(&s).await?;
-    let (mgr, mgr_id) = Caller::new(&s, "mgr", &["sales_manager"]).await?;
-    let (_, team) = admin
+/// A sales manager `mgr` and the team it manages, made by the admin.
+async fn manager_of_a_team(
+    s: &TestServer,
+    admin: &Caller,
+) -> anyhow::Result<(Caller, Option<i64>)> {
+    let (mgr, mgr_id) = Caller::new(s, "mgr", &["sales_manager"]).await?;
+    let (st, team) = admin
         .post(
             "/api/v1/teams",
             json!({"name": "华东销售部", "manager_id": mgr_id}),
         )
         .await?;
-    let team_id = team["id"].as_i64();
+    assert_eq!(st, StatusCode::CREATED, "{team}");
+    Ok((mgr, team["id"].as_i64()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reps_see_only_their_own_managers_their_team_and_transfers_move_both() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    let (mgr, team_id) = manager_of_a_team(&s, &admin).await?;
     let (rep_a, a_id) = Caller::in_team(&s, "rep_a", &["sales_rep"], team_id).await?;
     let (rep_b, b_id) = Caller::new(&s, "rep_b", &["sales_rep"]).await?;
     let (st, c) = rep_a.post("/api/v1/customers", json!({"full_name": "苏州恒达精密模具有限公司", "customer_type": "direct_manufacturer"})).await?;
@@ -318,14 +327,8 @@ async fn read_all_roles_read_without_editing_and_see_masked_phones() -> R {
 async fn digits_find_phones_and_credit_code_starts_in_every_scope() -> R {
     let s = TestServer::start().await?;
     let admin = Caller::admin(&s).await?;
-    let (mgr, mgr_id) = Caller::new(&s, "mgr", &["sales_manager"]).await?;
-    let (_, team) = admin
-        .post(
-            "/api/v1/teams",
-            json!({"name": "华东销售部", "manager_id": mgr_id}),
-        )
-        .await?;
-    let (rep, _) = Caller::in_team(&s, "rep", &["sales_rep"], team["id"].as_i64()).await?;
+    let (mgr, team_id) = manager_of_a_team(&s, &admin).await?;
+    let (rep, _) = Caller::in_team(&s, "rep", &["sales_rep"], team_id).await?;
     let (other, _) = Caller::new(&s, "other", &["sales_rep"]).await?;
     let (quality, _) = Caller::new(&s, "qe", &["quality"]).await?;
     let mut ids = Vec::new();
