@@ -1441,6 +1441,48 @@ impl CustomerFilter {
     pub fn paging(&self) -> Paging {
         Paging::new(self.page, self.per_page)
     }
+
+    /// The filters that choose one value of one column, in one list for the
+    /// index terms, the row conditions and the page's links.
+    pub(crate) fn choices(&self) -> [ChoiceFilter<'_>; 5] {
+        use customers::Column as C;
+        fn choice<'a>(
+            term: &'static str,
+            param: &'static str,
+            column: customers::Column,
+            value: &'a Option<String>,
+        ) -> ChoiceFilter<'a> {
+            let value = value.as_deref().filter(|s| !s.is_empty());
+            ChoiceFilter {
+                term,
+                param,
+                column,
+                value,
+            }
+        }
+        [
+            choice(
+                "type",
+                "customer_type",
+                C::CustomerType,
+                &self.customer_type,
+            ),
+            choice("stage", "stage", C::Stage, &self.stage),
+            choice("region", "region", C::Region, &self.region),
+            choice("industry", "industry", C::Industry, &self.industry),
+            choice("grade", "grade", C::Grade, &self.grade),
+        ]
+    }
+}
+
+/// One of [`CustomerFilter::choices`]: its field in the `f:` index terms
+/// (`model::filter_term`), its query parameter, its column and the value
+/// chosen, if any.
+pub(crate) struct ChoiceFilter<'a> {
+    pub term: &'static str,
+    pub param: &'static str,
+    pub column: customers::Column,
+    pub value: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -1614,15 +1656,9 @@ async fn filtered_plan(
     if let Some(o) = filter.owner_id {
         holders = holders.all([model::owner_term(o)]);
     }
-    for (field, value) in [
-        ("type", &filter.customer_type),
-        ("stage", &filter.stage),
-        ("region", &filter.region),
-        ("industry", &filter.industry),
-        ("grade", &filter.grade),
-    ] {
-        if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
-            holders = holders.all([model::filter_term(field, v)]);
+    for choice in filter.choices() {
+        if let Some(v) = choice.value {
+            holders = holders.all([model::filter_term(choice.term, v)]);
         }
     }
     if let Some(t) = filter
@@ -1711,15 +1747,9 @@ async fn filtered_plan(
     if text_cond.is_none() && !holders.is_empty() && !overdue {
         known_total = Some(holders.count_up_to(&state.reads, cap + 1).await?);
     }
-    for (value, col) in [
-        (&filter.customer_type, customers::Column::CustomerType),
-        (&filter.stage, customers::Column::Stage),
-        (&filter.region, customers::Column::Region),
-        (&filter.industry, customers::Column::Industry),
-        (&filter.grade, customers::Column::Grade),
-    ] {
-        if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
-            q = q.filter(col.eq(v));
+    for choice in filter.choices() {
+        if let Some(v) = choice.value {
+            q = q.filter(choice.column.eq(v));
         }
     }
     if let Some(o) = filter.owner_id {

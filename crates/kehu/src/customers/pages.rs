@@ -144,19 +144,13 @@ async fn list_page(
     let (items, total) = super::search(&state, &actor, &filter).await?;
     let paging = filter.paging();
     let mut pairs: Vec<(&str, String)> = Vec::new();
-    for (k, v) in [
-        ("q", &filter.q),
-        ("customer_type", &filter.customer_type),
-        ("stage", &filter.stage),
-        ("region", &filter.region),
-        ("industry", &filter.industry),
-        ("grade", &filter.grade),
-        ("tag", &filter.tag),
-        ("sort", &filter.sort),
-    ] {
-        if let Some(v) = v.as_deref().filter(|s| !s.is_empty()) {
-            pairs.push((k, v.to_owned()));
-        }
+    let text = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+    pairs.extend(text(&filter.q).map(|v| ("q", v)));
+    for choice in filter.choices() {
+        pairs.extend(choice.value.map(|v| (choice.param, v.to_owned())));
+    }
+    for (k, v) in [("tag", &filter.tag), ("sort", &filter.sort)] {
+        pairs.extend(text(v).map(|v| (k, v)));
     }
     if let Some(o) = filter.owner_id {
         pairs.push(("owner_id", o.to_string()));
