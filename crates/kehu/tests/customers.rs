@@ -717,6 +717,22 @@ async fn a_two_character_search_keeps_the_other_filters_and_its_total() -> R {
     assert_eq!(py["total"], 1, "{py}");
     let (_, py) = admin.get(&q("q=wxhd&customer_type=dealer")).await?;
     assert_eq!(py["total"], 0, "{py}");
+    // The owner filter, on the index with and without text; an id no user
+    // has (negative, zero, the largest) finds nothing rather than failing.
+    let me = all["items"][0]["owner_id"].as_i64().unwrap_or_default();
+    for (filters, total) in [
+        (format!("owner_id={me}"), 3),
+        (format!("q=恒达&owner_id={me}"), 2),
+        (format!("owner_id={}", i64::MIN), 0),
+        (format!("q=恒达&owner_id={}", i64::MIN), 0),
+        ("owner_id=-1&customer_type=dealer".into(), 0),
+        ("q=wxhd&owner_id=0".into(), 0),
+        (format!("owner_id={}", i64::MAX), 0),
+    ] {
+        let (st, page) = admin.get(&q(&filters)).await?;
+        assert_eq!(st, StatusCode::OK, "{filters}: {page}");
+        assert_eq!(page["total"], total, "{filters}: {page}");
+    }
     Ok(())
 }
 

@@ -94,12 +94,22 @@ pub fn credit_term(digits: &str) -> (String, bool) {
 
 /// The term of the customer's owner.
 pub fn owner_term(user_id: i64) -> String {
-    format!("o:{user_id}")
+    user_term("o", user_id)
 }
 
 /// The term of a user the customer is shared with.
 pub fn shared_term(user_id: i64) -> String {
-    format!("s:{user_id}")
+    user_term("s", user_id)
+}
+
+/// `<kind>:<user id>`; an id no user has (a filter typed as -5) keeps to
+/// letters and digits as `n5`, so that it is one token that matches nothing.
+fn user_term(kind: &str, user_id: i64) -> String {
+    if user_id < 0 {
+        format!("{kind}:n{}", user_id.unsigned_abs())
+    } else {
+        format!("{kind}:{user_id}")
+    }
 }
 
 /// The search term (and duplicate key) of a phone number.
@@ -312,6 +322,19 @@ mod tests {
             }
         }
         assert_eq!(search_columns("", None), SearchColumns::default());
+    }
+
+    #[test]
+    fn user_terms_are_one_token_for_any_id() {
+        assert_eq!(owner_term(42), "o:42");
+        assert_eq!(shared_term(7), "s:7");
+        for id in [i64::MIN, -1, 0, i64::MAX] {
+            for term in [owner_term(id), shared_term(id)] {
+                let (_, value) = term.split_once(':').unwrap_or_default();
+                assert!(value.chars().all(|c| c.is_ascii_alphanumeric()), "{term}");
+            }
+        }
+        assert_ne!(owner_term(-5), owner_term(5));
     }
 
     #[test]
