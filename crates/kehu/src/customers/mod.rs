@@ -1566,7 +1566,7 @@ pub async fn search(
                 }
                 _ => {
                     let q = store::order(plan.page.filter(not_first), sort);
-                    rows.extend(store::rows(&state.reads, q, skip, rest).await?);
+                    rows.extend(walk_page(state, plan.walk.as_ref(), q, sort, skip, rest).await?);
                 }
             }
         }
@@ -1623,6 +1623,16 @@ struct SearchPlan {
     /// along its owner's index.
     unscoped: Select<customers::Entity>,
     parts: Option<Vec<sea_orm::Condition>>,
+    /// A common text's page walks the sort index (see [`walk_page`]).
+    walk: Option<Walk>,
+}
+
+/// How far a common text's page walks before it sorts the index's matches.
+struct Walk {
+    /// The text with the scope and filters, for its matches' ids.
+    terms: store::TermQuery,
+    /// How many rows of the sort order the walk reads at most.
+    rows: u64,
 }
 
 /// The filtered query for a page and for its count, and the total when
@@ -1673,21 +1683,22 @@ async fn filtered_plan(
     // What the count reads instead, when that is fewer rows.
     let mut count_cond: Option<sea_orm::Condition> = None;
     let mut driven = false;
+    let mut walk = None;
     let query = filter
         .q
         .as_deref()
         .map(model::query_terms)
         .filter(|q| !matches!(q, model::SearchQuery::Name { text, .. } if text.is_empty()));
     if let Some(query) = query {
-        text_cond = Some(match query {
+        let plan = match query {
             model::SearchQuery::CreditCode(code) => {
-                sea_orm::Condition::all().add(customers::Column::CreditCode.eq(code))
+                TextPlan::row(sea_orm::Condition::all().add(customers::Column::CreditCode.eq(code)))
             }
             model::SearchQuery::Code(code) => {
                 first = Some(sea_orm::Condition::all().add(customers::Column::Code.eq(&code)));
                 let column = customers::Column::Code;
                 let holders = store::starts_with_count(&state.reads, column, &code, limit).await?;
-                store::starts_with(column, &code, holders >= limit)
+                TextPlan::row(store::starts_with(column, &code, holders >= limit))
             }
             model::SearchQuery::Phone(digits) => {
                 // A role that sees phones masked may not confirm a number by
@@ -1713,21 +1724,13 @@ async fn filtered_plan(
                 let terms = store::TermQuery::default()
                     .any_or_prefix([credit], prefixes)
                     .and(holders.clone());
-                let plan = text_plan(state, &terms, row, whole, limit, cap).await?;
-                known_total = plan.total.filter(|_| !overdue);
-                driven = plan.driven;
-                count_cond = plan.count;
-                plan.cond
+                text_plan(state, &terms, row, whole, limit, cap).await?
             }
             model::SearchQuery::Pinyin(py) => {
                 let (term, whole) = model::pinyin_term(&py);
                 let row = store::pinyin_prefix(backend, &py);
                 let terms = store::TermQuery::default().all([term]).and(holders.clone());
-                let plan = text_plan(state, &terms, row, whole, limit, cap).await?;
-                known_total = plan.total.filter(|_| !overdue);
-                driven = plan.driven;
-                count_cond = plan.count;
-                plan.cond
+                text_plan(state, &terms, row, whole, limit, cap).await?
             }
             model::SearchQuery::Name { terms, text } => {
                 let row = store::name_contains(backend, &text);
@@ -1735,13 +1738,17 @@ async fn filtered_plan(
                 // longer, a name may hold every bigram but not the text.
                 let whole = text.chars().count() <= 2;
                 let terms = store::TermQuery::default().all(terms).and(holders.clone());
-                let plan = text_plan(state, &terms, row, whole, limit, cap).await?;
-                known_total = plan.total.filter(|_| !overdue);
-                driven = plan.driven;
-                count_cond = plan.count;
-                plan.cond
+                text_plan(state, &terms, row, whole, limit, cap).await?
             }
+        };
+        known_total = plan.total.filter(|_| !overdue);
+        driven = plan.driven;
+        count_cond = plan.count;
+        walk = plan.walk.map(|terms| Walk {
+            terms,
+            rows: limit.saturating_mul(2),
         });
+        text_cond = Some(plan.cond);
     }
     // No text: the scope and filters alone are counted on the index.
     if text_cond.is_none() && !holders.is_empty() && !overdue {
@@ -1786,8 +1793,46 @@ async fn filtered_plan(
         unscoped: q,
         known_total,
         first,
+        walk,
     })
 }
+
+/// A page of `q`, sorted. A common text's matches are walked along the
+/// sort index, first only as far as a page of evenly spread matches
+/// needs (twice over); when they gather elsewhere in that order (a city
+/// sorted by name), the index's matches are sorted instead, up to
+/// [`MAX_SORTED_MATCHES`]; only a text both commoner and gathered walks on.
+async fn walk_page(
+    state: &AppState,
+    walk: Option<&Walk>,
+    q: Select<customers::Entity>,
+    sort: &str,
+    skip: u64,
+    rest: u64,
+) -> Result<Vec<customers::Model>> {
+    let Some(walk) = walk else {
+        return store::rows(&state.reads, q, skip, rest).await;
+    };
+    let within = store::within_first(sort, walk.rows);
+    let found = store::rows(&state.reads, q.clone().filter(within), skip, rest).await?;
+    if found.len() as u64 == rest {
+        return Ok(found);
+    }
+    let ids = walk
+        .terms
+        .ids_up_to(&state.reads, MAX_SORTED_MATCHES)
+        .await?;
+    if (ids.len() as u64) < MAX_SORTED_MATCHES {
+        let backend = state.db.get_database_backend();
+        let q = q.filter(store::id_among(backend, &ids));
+        return store::rows(&state.reads, q, skip, rest).await;
+    }
+    store::rows(&state.reads, q, skip, rest).await
+}
+
+/// The most matches of a text a page sorts itself, rather than walking
+/// the sort index (each is one row read, about a microsecond).
+const MAX_SORTED_MATCHES: u64 = 20_000;
 
 /// How many matches a text may have for the index to drive its search:
 /// about where reading them costs what walking the sort index costs (a
@@ -1830,6 +1875,7 @@ async fn text_plan(
             count: None,
             total: whole.then_some(found),
             driven: true,
+            walk: None,
         });
     }
     let bound = terms
@@ -1848,6 +1894,7 @@ async fn text_plan(
         count,
         total,
         driven: false,
+        walk: Some(terms.clone()),
     })
 }
 
@@ -1861,6 +1908,21 @@ struct TextPlan {
     total: Option<u64>,
     /// The matches are a list of ids, which one query sorts (no scope parts).
     driven: bool,
+    /// The terms of a common text, whose page walks the sort index.
+    walk: Option<store::TermQuery>,
+}
+
+impl TextPlan {
+    /// A condition the rows answer alone (a code, a credit code).
+    fn row(cond: sea_orm::Condition) -> TextPlan {
+        TextPlan {
+            cond,
+            count: None,
+            total: None,
+            driven: false,
+            walk: None,
+        }
+    }
 }
 
 // ------------------------------------------------------------------ transfer, sharing

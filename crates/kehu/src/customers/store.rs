@@ -658,23 +658,35 @@ fn postgres_part(
         any
     };
     let owner = |i: usize| Expr::col((table(i), Alias::new("owner_id")));
-    let mut q = Query::select();
-    q.column((table(0), customer_terms::Column::CustomerId))
+    let mut first = Query::select();
+    first
+        .column((table(0), customer_terms::Column::CustomerId))
         .from_as(customer_terms::Entity, table(0))
         .cond_where(holds(0, &groups[0]));
     match owners {
         Owners::Of(owners) => {
-            q.and_where(owner(0).is_in(owners));
+            first.and_where(owner(0).is_in(owners));
         }
         Owners::NotOf(others) if !others.is_empty() => {
-            q.and_where(owner(0).is_not_in(others));
+            first.and_where(owner(0).is_not_in(others));
         }
         Owners::NotOf(_) => {}
     }
-    // One customer may hold several of the first group's terms.
-    if groups[0].len() > 1 || groups[0][0].1 {
-        q.distinct();
-    }
+    // One customer may hold several of the first group's terms, so its
+    // entries are made distinct. Asked directly, the planner serves that
+    // `DISTINCT … LIMIT` by walking every entry in customer order; read
+    // first as the term ranges (`OFFSET 0` keeps the subquery apart),
+    // they are a few index ranges, then hashed.
+    let mut q = if groups[0].len() > 1 || groups[0][0].1 {
+        first.column((table(0), Alias::new("owner_id"))).offset(0);
+        let mut q = Query::select();
+        q.distinct()
+            .column((table(0), customer_terms::Column::CustomerId))
+            .from_subquery(first, table(0));
+        q
+    } else {
+        first
+    };
     for (i, group) in groups.iter().enumerate().skip(1) {
         let other = Query::select()
             .expr(Expr::val(1))
@@ -862,6 +874,37 @@ pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::
             .order_by_desc(customers::Column::UpdatedAt)
             .order_by_desc(customers::Column::Id),
     }
+}
+
+/// Rows among the first `rows` of the list in `sort` order (over every
+/// customer): the sort column up to its value at that row, a range of the
+/// sort index, which a walk reads to its end and no further. Every row of
+/// equal value is within, so the rows are still the order's first ones.
+pub fn within_first(sort: &str, rows: u64) -> Condition {
+    use sea_orm::sea_query::{Order, SubQueryStatement};
+    let (column, descending) = match sort.strip_prefix('-') {
+        Some(key) => (key, true),
+        None => (sort, false),
+    };
+    let column = match column {
+        "code" => customers::Column::Code,
+        "name" => customers::Column::Pinyin,
+        "created" => customers::Column::Id,
+        _ => customers::Column::UpdatedAt,
+    };
+    // `updated` without a sign is the list's newest-first default.
+    let descending = descending || !["code", "name", "created", "updated"].contains(&sort);
+    let order = if descending { Order::Desc } else { Order::Asc };
+    let at = Query::select()
+        .column(column)
+        .from(customers::Entity)
+        .order_by(column, order)
+        .limit(1)
+        .offset(rows.saturating_sub(1))
+        .to_owned();
+    let at = Expr::SubQuery(None, Box::new(SubQueryStatement::from(at)));
+    let col = Expr::col((customers::Entity, column));
+    Condition::all().add(if descending { col.gte(at) } else { col.lte(at) })
 }
 
 /// How many contacts a customer has and whether a business licence is
