@@ -8,7 +8,7 @@
 //!   (term, owner, customer).
 //!
 //! The terms are today's (`customers::model::customer_terms`): names'
-//! bigrams and characters, pinyin starts, phones, the credit code's first
+//! characters and runs of two and three, pinyin starts, phones, the credit code's first
 //! seven and eight characters (`k:`, so that digits typed find a credit
 //! code on the index), owner, shares and list filters.
 //!

@@ -1734,9 +1734,9 @@ async fn filtered_plan(
             }
             model::SearchQuery::Name { terms, text } => {
                 let row = store::name_contains(backend, &text);
-                // Up to two characters the terms say what the row does;
-                // longer, a name may hold every bigram but not the text.
-                let whole = text.chars().count() <= 2;
+                // Up to three characters the terms say what the row does;
+                // longer, a name may hold every run of three but not the text.
+                let whole = text.chars().count() <= model::NAME_TERM_CHARS;
                 let terms = store::TermQuery::default().all(terms).and(holders.clone());
                 text_plan(state, &terms, row, whole, limit, cap).await?
             }

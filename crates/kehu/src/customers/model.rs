@@ -14,6 +14,7 @@
 //! | term | value | written for |
 //! |---|---|---|
 //! | `n:<c1><c2>` | two consecutive characters of [`search_text`] of the name | every bigram of the full name and of the short name |
+//! | `g:<c1><c2><c3>` | three consecutive characters ([`NAME_TERM_CHARS`]) | every run of three of both names |
 //! | `c:<c>` | one character of [`search_text`] of the name | every character of both names |
 //! | `y:<letters>` | the first 1 to 8 letters of a reading, e.g. `y:bjsy`, `y:beijings` | initials (助记码) and full pinyin of every reading variant of [`pinyin_keys`], both names |
 //! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
@@ -38,11 +39,11 @@
 //! - `Pinyin(s)`: a reading of a name starts with `s`: the term `y:<s>`
 //!   ([`pinyin_term`]; past eight letters the row's `pinyin_text` decides).
 //! - `Name { terms, text }`: the full or the short name contains `text`.
-//!   `terms` (each bigram typed, or for one character that character) are
-//!   what every such name holds: the index finds the candidates, and for
-//!   one or two characters they are the answer, count included; a longer
-//!   text is also checked on the row. An empty `text` means "no name
-//!   filter".
+//!   `terms` (one character's `c:`, two characters' `n:`, or every run of
+//!   three typed, `g:`) are what every such name holds: the index finds
+//!   the candidates, and up to three characters they are the answer, count
+//!   included; a longer text is also checked on the row. An empty `text`
+//!   means "no name filter".
 //!
 //! The index is keyed by owner (`store::doc_key` on SQLite, an `owner_id`
 //! column on PostgreSQL), so that a team's or a rep's search reads only its
@@ -70,9 +71,9 @@ pub use mnemonic::{PinyinKeys, pinyin_keys};
 pub use name::{normalize_name, search_text};
 pub use phone::{PhoneError, mask_phone, normalize_phone, phone_digits};
 pub use search::{
-    CREDIT_TERM_CHARS, Filters, MIN_PHONE_DIGITS, PINYIN_TERM_LETTERS, SearchColumns, SearchQuery,
-    credit_term, customer_terms, filter_term, owner_term, phone_term, pinyin_term, query_terms,
-    search_columns, search_terms, shared_term,
+    CREDIT_TERM_CHARS, Filters, MIN_PHONE_DIGITS, NAME_TERM_CHARS, PINYIN_TERM_LETTERS,
+    SearchColumns, SearchQuery, credit_term, customer_terms, filter_term, owner_term, phone_term,
+    pinyin_term, query_terms, search_columns, search_terms, shared_term,
 };
 
 /// NFKC: full-width letters, digits and punctuation become ASCII, the

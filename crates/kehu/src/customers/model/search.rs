@@ -18,9 +18,10 @@ pub enum SearchQuery {
     Code(String),
     /// Lowercase ASCII letters: a reading of a name starts with them.
     Pinyin(String),
-    /// Name search, a substring of the full or short name: `terms` are the
-    /// `n:` bigrams (for one character its `c:` term) every such name
-    /// holds; `text` the [`super::search_text`] typed.
+    /// Name search, a substring of the full or short name: `terms` are
+    /// what every such name holds (one character's `c:` term, two
+    /// characters' `n:` term, or each run of three, `g:`); `text` the
+    /// [`super::search_text`] typed.
     Name { terms: Vec<String>, text: String },
 }
 
@@ -37,12 +38,20 @@ pub const CREDIT_TERM_CHARS: usize = 8;
 /// looks its first letters up and checks the rest on the row.
 pub const PINYIN_TERM_LETTERS: usize = 8;
 
+/// The longest run of a name's characters that is one term (`g:`): a
+/// name query up to this long is answered by the index alone; a longer
+/// one holds all its runs and is checked on the row.
+pub const NAME_TERM_CHARS: usize = 3;
+
 /// `n:` terms of a name (each pair of consecutive characters) and `c:`
 /// terms (each character).
 fn name_terms(text: &str, out: &mut BTreeSet<String>) {
     let chars: Vec<char> = text.chars().collect();
     for w in chars.windows(2) {
         out.insert(format!("n:{}{}", w[0], w[1]));
+    }
+    for w in chars.windows(NAME_TERM_CHARS) {
+        out.insert(format!("g:{}", w.iter().collect::<String>()));
     }
     for c in &chars {
         out.insert(format!("c:{c}"));
@@ -283,13 +292,18 @@ pub fn query_terms(q: &str) -> SearchQuery {
     let text = search_text(&folded);
     let chars: Vec<char> = text.chars().collect();
     let mut terms: Vec<String> = Vec::new();
-    if let [c] = chars[..] {
-        terms.push(format!("c:{c}"));
-    }
-    for w in chars.windows(2) {
-        let term = format!("n:{}{}", w[0], w[1]);
-        if !terms.contains(&term) {
-            terms.push(term);
+    match chars.len() {
+        0 => {}
+        1 => terms.push(format!("c:{}", chars[0])),
+        2 => terms.push(format!("n:{}{}", chars[0], chars[1])),
+        // Longer: every three characters, each rarer than two.
+        _ => {
+            for w in chars.windows(NAME_TERM_CHARS) {
+                let term = format!("g:{}", w.iter().collect::<String>());
+                if !terms.contains(&term) {
+                    terms.push(term);
+                }
+            }
         }
     }
     SearchQuery::Name { terms, text }
@@ -316,7 +330,7 @@ mod tests {
         for term in search_terms("曾记食品厂", Some("ＴＣＬ")) {
             let cols = search_columns("曾记食品厂", Some("ＴＣＬ"));
             match term.split_once(':') {
-                Some(("n" | "c", v)) => assert!(cols.name_text.contains(v), "{term}"),
+                Some(("n" | "c" | "g", v)) => assert!(cols.name_text.contains(v), "{term}"),
                 Some(("y", v)) => assert!(cols.pinyin_text.contains(&format!(" {v}")), "{term}"),
                 _ => unreachable!("{term}"),
             }
@@ -346,6 +360,8 @@ mod tests {
             "n:石油",
             "n:油有",
             "n:公司",
+            "g:北京石",
+            "g:限公司",
             "c:司",
             "c:油",
             "y:b",
@@ -406,7 +422,7 @@ mod tests {
         for (full, short) in names {
             for t in search_terms(full, short) {
                 let (prefix, value) = t.split_once(':').unwrap_or(("", ""));
-                assert!(["n", "c", "y"].contains(&prefix), "{t}");
+                assert!(["n", "g", "c", "y"].contains(&prefix), "{t}");
                 assert!(!value.is_empty(), "{t}");
                 assert!(
                     value.chars().all(char::is_alphanumeric),
@@ -545,33 +561,33 @@ mod tests {
     fn names() {
         assert_eq!(
             query_terms("北京石油"),
-            name(&["n:北京", "n:京石", "n:石油"], "北京石油")
+            name(&["g:北京石", "g:京石油"], "北京石油")
         );
         assert_eq!(
             query_terms(" 北京 石油（ "),
-            name(&["n:北京", "n:京石", "n:石油"], "北京石油")
+            name(&["g:北京石", "g:京石油"], "北京石油")
         );
         assert_eq!(query_terms("油"), name(&["c:油"], "油"));
-        assert_eq!(query_terms("哈哈哈"), name(&["n:哈哈"], "哈哈哈"));
+        assert_eq!(query_terms("哈哈哈"), name(&["g:哈哈哈"], "哈哈哈"));
         assert_eq!(
             query_terms("TCL科技"),
-            name(&["n:tc", "n:cl", "n:l科", "n:科技"], "tcl科技")
+            name(&["g:tcl", "g:cl科", "g:l科技"], "tcl科技")
         );
         // Han characters make it a name even when digits follow.
         assert_eq!(
             query_terms("北京13812345678"),
             SearchQuery::Name {
-                terms: query_terms_bigrams("北京13812345678"),
+                terms: query_terms_trigrams("北京13812345678"),
                 text: "北京13812345678".into()
             }
         );
     }
 
-    fn query_terms_bigrams(s: &str) -> Vec<String> {
+    fn query_terms_trigrams(s: &str) -> Vec<String> {
         let chars: Vec<char> = s.chars().collect();
         chars
-            .windows(2)
-            .map(|w| format!("n:{}{}", w[0], w[1]))
+            .windows(3)
+            .map(|w| format!("g:{}", w.iter().collect::<String>()))
             .collect()
     }
 
@@ -580,14 +596,26 @@ mod tests {
         assert_eq!(query_terms(""), name(&[], ""));
         assert_eq!(query_terms("   "), name(&[], ""));
         assert_eq!(query_terms("3M"), name(&["n:3m"], "3m"));
-        assert_eq!(query_terms("123"), name(&["n:12", "n:23"], "123"));
+        assert_eq!(query_terms("123"), name(&["g:123"], "123"));
+        assert_eq!(query_terms("有限"), name(&["n:有限"], "有限"));
+        assert_eq!(query_terms("限"), name(&["c:限"], "限"));
+        // A run that repeats is looked up once.
+        assert_eq!(query_terms("哈哈哈哈"), name(&["g:哈哈哈"], "哈哈哈哈"));
     }
 
     #[test]
-    fn every_query_bigram_is_an_index_term() {
+    fn every_query_term_is_an_index_term() {
         let name = "深圳市腾讯计算机系统有限公司";
         let terms = search_terms(name, None);
-        for q in ["腾讯", "深圳市腾讯", "计算机系统", "有限"] {
+        for q in [
+            "腾",
+            "腾讯",
+            "腾讯计",
+            "深圳市腾讯",
+            "计算机系统",
+            "有限",
+            "限公司",
+        ] {
             let SearchQuery::Name {
                 terms: wanted,
                 text,
