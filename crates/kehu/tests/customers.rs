@@ -760,51 +760,28 @@ async fn a_common_text_gathered_at_one_end_of_the_order_is_paged_in_order() -> R
             .await?;
         assert_eq!(st, StatusCode::CREATED, "{c}");
     }
-    let names = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|c| c["full_name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     let expect = |range: std::ops::Range<usize>| -> Vec<String> {
         range.map(|n| format!("中恒达{n:03}机电有限公司")).collect()
     };
-    for q in ["恒达", "zhd", "zhonghengda"] {
-        let (_, first) = admin
-            .get(&format!(
-                "/api/v1/customers?q={}&sort=name&per_page=20",
-                urlencoding::encode(q)
-            ))
-            .await?;
-        assert_eq!(names(&first), expect(0..20), "{q}, by name");
-        assert_eq!(first["total"], matches, "{q}");
-        let (_, third) = admin
-            .get(&format!(
-                "/api/v1/customers?q={}&sort=name&per_page=20&page=3",
-                urlencoding::encode(q)
-            ))
-            .await?;
-        assert_eq!(names(&third), expect(40..60), "{q}, by name, page 3");
-        let (_, last) = admin
-            .get(&format!(
-                "/api/v1/customers?q={}&sort=-name&per_page=20",
-                urlencoding::encode(q)
-            ))
-            .await?;
-        let mut want = expect(matches - 20..matches);
-        want.reverse();
-        assert_eq!(names(&last), want, "{q}, by name, reversed");
-        let (_, oldest) = admin
-            .get(&format!(
-                "/api/v1/customers?q={}&sort=created&per_page=20",
-                urlencoding::encode(q)
-            ))
-            .await?;
-        assert_eq!(names(&oldest), expect(0..20), "{q}, oldest first");
+    let mut reversed = expect(matches - 20..matches);
+    reversed.reverse();
+    for q in ["恒达", "机电有限", "zhd", "zhonghengda"] {
+        for (sort, page, want) in [
+            ("name", 1, expect(0..20)),
+            ("name", 3, expect(40..60)),
+            ("-name", 1, reversed.clone()),
+            ("created", 1, expect(0..20)),
+        ] {
+            let q = urlencoding::encode(q);
+            let url = format!("/api/v1/customers?q={q}&sort={sort}&page={page}&per_page=20");
+            let (_, found) = admin.get(&url).await?;
+            let names: Vec<&str> = found["items"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["full_name"].as_str()).collect())
+                .unwrap_or_default();
+            assert_eq!(names, want, "{url}");
+            assert_eq!(found["total"], matches, "{url}");
+        }
     }
     Ok(())
 }
