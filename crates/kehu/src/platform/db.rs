@@ -43,6 +43,14 @@ pub async fn connect(url: &str) -> Result<Db, DbErr> {
     Database::connect(opts).await
 }
 
+/// PostgreSQL's settings for Kehu's short statements: no JIT compilation,
+/// which the planner starts for any plan it guesses costly and which cost
+/// a search 25–60 ms before its first row (measured at a million
+/// customers), far more than the statements it compiles save.
+fn postgres_settings(opts: &mut ConnectOptions) {
+    opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+}
+
 /// Opens the one connection of a PostgreSQL writer that runs on a runtime
 /// of its own (see `group_commit`).
 pub async fn connect_writer(url: &str) -> Result<Db, DbErr> {
@@ -58,6 +66,9 @@ fn options(url: &str) -> ConnectOptions {
     opts.sqlx_logging(false)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
+    if !url.starts_with("sqlite:") {
+        postgres_settings(&mut opts);
+    }
     opts
 }
 
