@@ -1831,7 +1831,9 @@ async fn walk_page(
 }
 
 /// The most matches of a text a page sorts itself, rather than walking
-/// the sort index (each is one row read, about a microsecond).
+/// the sort index: each is one row read by id (2–7 µs at a million
+/// customers), where a walk past gathered matches reads hundreds of
+/// thousands of rows.
 const MAX_SORTED_MATCHES: u64 = 20_000;
 
 /// How many matches a text may have for the index to drive its search:
