@@ -9,7 +9,8 @@
 //!   same run, and Kehu's GET rate as a share of it;
 //! - search latency per kind of query (one character, words, pinyin initials, full pinyin,
 //!   codes, phone and credit-code prefixes), drawn at random from the data, as an admin, a sales
-//!   manager and a sales rep;
+//!   manager and a sales rep, each kind's p50 also as a multiple of the bare handler's page of
+//!   20 customers in the same run;
 //! - the server's resident memory (VmRSS) at idle after loading and after the run.
 //!
 //! Every request goes to 127.0.0.1 only, and every loop is bounded in time and
@@ -489,7 +490,7 @@ async fn run_phases(
         // The bare stack in the same run: axum and the same driver read the same rows and
         // serialise them, with nothing else per request. Kehu's GET is reported as its share.
         log("the same GETs against a bare axum handler …");
-        let (bare_base, bare_task) = bare_get_server(db).await?;
+        let (bare_base, bare_task) = bare_server(db).await?;
         let bare = phase(
             &bare_base,
             &token,
@@ -549,6 +550,32 @@ async fn run_phases(
                 scopes.push((scope, t));
             }
         }
+        // The bare stack in the same run, at one connection: a page of 20 rows read along an
+        // index and serialised. Each kind's p50 is reported as a multiple of its p50.
+        let (bare_base, bare_task) = bare_server(db).await?;
+        let bare = phase(
+            &bare_base,
+            &token,
+            1,
+            search_secs,
+            opts.seed,
+            reqwest::StatusCode::OK,
+            Arc::new(|_: &mut Rng, _| {
+                let path = "/api/v1/customers?per_page=20".to_owned();
+                (reqwest::Method::GET, path, None)
+            }),
+        )
+        .await;
+        bare_task.abort();
+        let bare = bare?;
+        report_errors(log, "bare page", &bare);
+        figures.push(Figure {
+            measure: "bare axum + Kehu's read of a page of 20 customers, 1 conn p50 / p99".into(),
+            result: format!("{} / {}", ms(bare.p(0.5)), ms(bare.p(0.99))),
+            budget: String::new(),
+            met: None,
+        });
+        let bare_p50 = bare.p(0.5).max(1) as f64;
         for (kind, pool) in &pools {
             let examples: Vec<String> = pool
                 .iter()
@@ -586,10 +613,11 @@ async fn run_phases(
                     format!("no answer within {} s", search_secs.as_secs())
                 } else {
                     format!(
-                        "{} / {} ({:.0} req/s)",
+                        "{} / {} ({:.0} req/s; p50 {:.1}× bare)",
                         ms(s.p(0.5)),
                         ms(s.p(0.99)),
-                        s.rate()
+                        s.rate(),
+                        s.p(0.5) as f64 / bare_p50
                     )
                 };
                 figures.push(Figure {
@@ -692,9 +720,45 @@ fn report_errors(log: &mut (dyn FnMut(&str) + Send), what: &str, p: &Phase) {
 /// A minimal server that does only what a GET of one customer needs at the least: read the
 /// row the way Kehu reads it (`platform::reads`: inline SQLite connections, the sqlx pool on
 /// PostgreSQL), serialise it. No token, scope, owner, counts or middleware.
-async fn bare_get_server(db: &BenchDb) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+/// The bare stack: axum and Kehu's driver, with nothing else per request. It answers one
+/// customer (`/api/v1/customers/{id}`, for GET) and a page of the 20 customers updated last
+/// (`/api/v1/customers`, whatever the query, for search), read and serialised as Kehu would.
+async fn bare_server(db: &BenchDb) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     use axum::extract::{Path, State};
     use axum::response::IntoResponse;
+    use sea_orm::{QueryOrder, QuerySelect};
+    async fn page(
+        State(reads): State<Arc<crate::platform::reads::Reads>>,
+    ) -> axum::response::Response {
+        let newest = customers::Entity::find()
+            .order_by_desc(customers::Column::UpdatedAt)
+            .order_by_desc(customers::Column::Id)
+            .limit(20);
+        match reads.all::<customers::ActiveModel>(newest).await {
+            Ok(rows) => {
+                let items: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|c| {
+                        serde_json::json!({
+                            "id": c.id,
+                            "code": c.code,
+                            "full_name": c.full_name,
+                            "short_name": c.short_name,
+                            "mnemonic": c.mnemonic,
+                            "customer_type": c.customer_type,
+                            "stage": c.stage,
+                            "region": c.region,
+                            "grade": c.grade,
+                            "owner_id": c.owner_id,
+                            "updated_at": c.updated_at,
+                        })
+                    })
+                    .collect();
+                axum::Json(serde_json::json!({ "items": items })).into_response()
+            }
+            Err(_) => reqwest::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
     async fn one(
         State(reads): State<Arc<crate::platform::reads::Reads>>,
         Path(id): Path<i64>,
@@ -727,6 +791,7 @@ async fn bare_get_server(db: &BenchDb) -> anyhow::Result<(String, tokio::task::J
     let conn = crate::platform::db::connect(&url).await?;
     let reads = Arc::new(crate::platform::reads::Reads::new(conn, &url));
     let router = axum::Router::new()
+        .route("/api/v1/customers", axum::routing::get(page))
         .route("/api/v1/customers/{id}", axum::routing::get(one))
         .with_state(reads);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
