@@ -717,12 +717,11 @@ fn report_errors(log: &mut (dyn FnMut(&str) + Send), what: &str, p: &Phase) {
     }
 }
 
-/// A minimal server that does only what a GET of one customer needs at the least: read the
-/// row the way Kehu reads it (`platform::reads`: inline SQLite connections, the sqlx pool on
-/// PostgreSQL), serialise it. No token, scope, owner, counts or middleware.
-/// The bare stack: axum and Kehu's driver, with nothing else per request. It answers one
-/// customer (`/api/v1/customers/{id}`, for GET) and a page of the 20 customers updated last
-/// (`/api/v1/customers`, whatever the query, for search), read and serialised as Kehu would.
+/// The bare stack: a minimal server that reads rows the way Kehu reads them
+/// (`platform::reads`: inline SQLite connections, the sqlx pool on PostgreSQL) and serialises
+/// them, with no token, scope, owner, counts or middleware. It answers one customer
+/// (`/api/v1/customers/{id}`, for GET) and a page of the 20 customers updated last
+/// (`/api/v1/customers`, whatever the query, for search).
 async fn bare_server(db: &BenchDb) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     use axum::extract::{Path, State};
     use axum::response::IntoResponse;

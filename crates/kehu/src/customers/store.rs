@@ -876,25 +876,33 @@ pub async fn max_id(reads: &Reads) -> Result<u64> {
     Ok(top.map_or(0, |c| u64::try_from(c.id).unwrap_or(0)))
 }
 
-pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::Entity> {
+/// What a list `sort` orders by: its column, whether descending, and
+/// whether ties (same pinyin, same second) go in id order so that pages
+/// never overlap. `updated` is oldest first; anything else is the list's
+/// default, newest first.
+fn sort_key(sort: &str) -> (customers::Column, bool, bool) {
+    use customers::Column as C;
     match sort {
-        "code" => query.order_by_asc(customers::Column::Code),
-        "-code" => query.order_by_desc(customers::Column::Code),
-        // Ties (same pinyin, same second) in id order, so pages never overlap.
-        "name" => query
-            .order_by_asc(customers::Column::Pinyin)
-            .order_by_asc(customers::Column::Id),
-        "-name" => query
-            .order_by_desc(customers::Column::Pinyin)
-            .order_by_desc(customers::Column::Id),
-        "created" => query.order_by_asc(customers::Column::Id),
-        "-created" => query.order_by_desc(customers::Column::Id),
-        "updated" => query
-            .order_by_asc(customers::Column::UpdatedAt)
-            .order_by_asc(customers::Column::Id),
-        _ => query
-            .order_by_desc(customers::Column::UpdatedAt)
-            .order_by_desc(customers::Column::Id),
+        "code" => (C::Code, false, false),
+        "-code" => (C::Code, true, false),
+        "name" => (C::Pinyin, false, true),
+        "-name" => (C::Pinyin, true, true),
+        "created" => (C::Id, false, false),
+        "-created" => (C::Id, true, false),
+        "updated" => (C::UpdatedAt, false, true),
+        _ => (C::UpdatedAt, true, true),
+    }
+}
+
+pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::Entity> {
+    use sea_orm::sea_query::Order;
+    let (column, descending, ties_by_id) = sort_key(sort);
+    let order = if descending { Order::Desc } else { Order::Asc };
+    let query = query.order_by(column, order.clone());
+    if ties_by_id {
+        query.order_by(customers::Column::Id, order)
+    } else {
+        query
     }
 }
 
@@ -904,18 +912,7 @@ pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::
 /// equal value is within, so the rows are still the order's first ones.
 pub fn within_first(sort: &str, rows: u64) -> Condition {
     use sea_orm::sea_query::{Order, SubQueryStatement};
-    let (column, descending) = match sort.strip_prefix('-') {
-        Some(key) => (key, true),
-        None => (sort, false),
-    };
-    let column = match column {
-        "code" => customers::Column::Code,
-        "name" => customers::Column::Pinyin,
-        "created" => customers::Column::Id,
-        _ => customers::Column::UpdatedAt,
-    };
-    // `updated` without a sign is the list's newest-first default.
-    let descending = descending || !["code", "name", "created", "updated"].contains(&sort);
+    let (column, descending, _) = sort_key(sort);
     let order = if descending { Order::Desc } else { Order::Asc };
     let at = Query::select()
         .column(column)
