@@ -41,47 +41,53 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let db = m.get_connection();
-        let postgres = m.get_database_backend() == sea_orm::DbBackend::Postgres;
-        let (empty, rebuild): (&[&str], &[&str]) = if postgres {
-            (
-                &[
-                    "TRUNCATE customer_terms",
-                    "DROP INDEX ix_terms_customer",
-                    "ALTER TABLE customer_terms DROP CONSTRAINT customer_terms_pkey",
-                    // (Present when the step runs again, as a test runs it.)
-                    "ALTER TABLE customer_terms ADD COLUMN IF NOT EXISTS owner_id BIGINT NOT NULL",
-                ],
-                &[
-                    "ALTER TABLE customer_terms ADD PRIMARY KEY (term, owner_id, customer_id)",
-                    "CREATE INDEX ix_terms_customer ON customer_terms (customer_id)",
-                ],
-            )
-        } else {
-            (
-                &[
-                    // A pooled connection that has not read since migration
-                    // m0005 still holds the schema in which `customer_terms`
-                    // was a table, and SQLite parses a DROP against that
-                    // ("use DROP TABLE"); a read first reloads it.
-                    "SELECT COUNT(*) FROM sqlite_schema",
-                    "DROP VIEW customer_terms",
-                    "DROP TABLE customer_search_terms",
-                    "DROP TABLE customer_search",
-                    CREATE_INDEX,
-                ],
-                &[CREATE_VOCABULARY, CREATE_VIEW],
-            )
-        };
-        for sql in empty {
-            db.execute_unprepared(sql).await?;
-        }
-        fill(db).await?;
-        for sql in rebuild {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+        write_again(m).await
     }
+}
+
+/// Empties the index and writes every customer's terms again, today's
+/// (migration m0011 runs it again when the terms gain a kind).
+pub(super) async fn write_again(m: &SchemaManager<'_>) -> Result<(), DbErr> {
+    let db = m.get_connection();
+    let postgres = m.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let (empty, rebuild): (&[&str], &[&str]) = if postgres {
+        (
+            &[
+                "TRUNCATE customer_terms",
+                "DROP INDEX ix_terms_customer",
+                "ALTER TABLE customer_terms DROP CONSTRAINT customer_terms_pkey",
+                // (Present when the step runs again, as a test runs it.)
+                "ALTER TABLE customer_terms ADD COLUMN IF NOT EXISTS owner_id BIGINT NOT NULL",
+            ],
+            &[
+                "ALTER TABLE customer_terms ADD PRIMARY KEY (term, owner_id, customer_id)",
+                "CREATE INDEX ix_terms_customer ON customer_terms (customer_id)",
+            ],
+        )
+    } else {
+        (
+            &[
+                // A pooled connection that has not read since migration
+                // m0005 still holds the schema in which `customer_terms`
+                // was a table, and SQLite parses a DROP against that
+                // ("use DROP TABLE"); a read first reloads it.
+                "SELECT COUNT(*) FROM sqlite_schema",
+                "DROP VIEW customer_terms",
+                "DROP TABLE customer_search_terms",
+                "DROP TABLE customer_search",
+                CREATE_INDEX,
+            ],
+            &[CREATE_VOCABULARY, CREATE_VIEW],
+        )
+    };
+    for sql in empty {
+        db.execute_unprepared(sql).await?;
+    }
+    fill(db).await?;
+    for sql in rebuild {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
 }
 
 /// Writes every customer's terms, a batch per statement.

@@ -12,6 +12,7 @@ mod m0007_backup_runs;
 mod m0008_customer_search_columns;
 mod m0009_customer_search_scope;
 mod m0010_customer_search_by_owner;
+mod m0011_customer_search_name_starts;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_customer_search_columns::Migration),
             Box::new(m0009_customer_search_scope::Migration),
             Box::new(m0010_customer_search_by_owner::Migration),
+            Box::new(m0011_customer_search_name_starts::Migration),
         ]
     }
 }

@@ -786,6 +786,116 @@ async fn a_common_text_gathered_at_one_end_of_the_order_is_paged_in_order() -> R
     Ok(())
 }
 
+/// A name text ranks the names that start with it (full or short name)
+/// before the other matches, each part in the chosen order, across page
+/// boundaries: a common start (walked along the sort index), a rare one
+/// (looked up on the index) and one longer than the index's three
+/// characters (checked on the row).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_start_with_the_text_rank_before_the_other_matches() -> R {
+    let s = TestServer::start().await?;
+    let admin = Caller::admin(&s).await?;
+    // Interleaved, so that the code order mixes the two kinds.
+    let mut starting = Vec::new();
+    let mut inside = Vec::new();
+    for i in 0..260 {
+        let (full, short) = match i % 13 {
+            11 => (format!("深圳华强{:02}科技有限公司", inside.len()), None),
+            12 => (
+                format!("东莞新华强{i:03}实业有限公司"),
+                Some(format!("华强{i:03}实业")),
+            ),
+            _ => (format!("华强{i:03}电子商行"), None),
+        };
+        let (st, c) = admin
+            .post(
+                "/api/v1/customers",
+                json!({"full_name": full, "short_name": short, "customer_type": "dealer"}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        if i % 13 == 11 {
+            inside.push(full);
+        } else {
+            starting.push(full);
+        }
+    }
+    let page = |q: &str, sort: &str, page: usize, per_page: usize| {
+        let url = format!(
+            "/api/v1/customers?q={}&sort={sort}&page={page}&per_page={per_page}",
+            urlencoding::encode(q)
+        );
+        let admin = &admin;
+        async move {
+            let (_, found) = admin.get(&url).await?;
+            let names: Vec<String> = found["items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c["full_name"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            anyhow::Ok((names, found["total"].as_u64().unwrap_or(0), url))
+        }
+    };
+    // By code (the order of creation): the starts, then the others.
+    let ranked: Vec<String> = starting.iter().chain(&inside).cloned().collect();
+    assert!(
+        starting.len() >= 200,
+        "more than the index drives at this size"
+    );
+    for (q, want) in [
+        ("华强", ranked.clone()),
+        // Rare starts: 华强0… and 华强01…, the others holding them inside.
+        (
+            "华强0",
+            ranked
+                .iter()
+                .filter(|n| n.starts_with("华强0") || n.contains("华强0"))
+                .cloned()
+                .collect(),
+        ),
+        (
+            "华强01",
+            ranked
+                .iter()
+                .filter(|n| n.contains("华强01"))
+                .cloned()
+                .collect(),
+        ),
+    ] {
+        let per_page = 7;
+        for p in 1..=want.len().div_ceil(per_page) + 1 {
+            let (names, total, url) = page(q, "code", p, per_page).await?;
+            let expect: Vec<String> = want
+                .iter()
+                .skip((p - 1) * per_page)
+                .take(per_page)
+                .cloned()
+                .collect();
+            assert_eq!(names, expect, "{url}");
+            assert_eq!(total, want.len() as u64, "{url}");
+        }
+    }
+    // A short name that starts with it ranks as a full name does.
+    let (names, _, url) = page("华强012", "code", 1, 5).await?;
+    assert_eq!(names, ["东莞新华强012实业有限公司"], "{url}");
+    // Reversed: each part reversed, the starts still first.
+    let mut starts_reversed: Vec<String> = starting.clone();
+    starts_reversed.reverse();
+    let mut inside_reversed: Vec<String> = inside.clone();
+    inside_reversed.reverse();
+    let want: Vec<String> = starts_reversed.into_iter().chain(inside_reversed).collect();
+    let boundary = starting.len() / 17 + 1;
+    for p in [1, boundary, boundary + 1] {
+        let (names, _, url) = page("华强", "-code", p, 17).await?;
+        let expect: Vec<String> = want.iter().skip((p - 1) * 17).take(17).cloned().collect();
+        assert_eq!(names, expect, "{url}");
+    }
+    Ok(())
+}
+
 /// The hot reads (token, session, one customer) run inline on SQLite and
 /// through the pool on PostgreSQL; both paths give the same models, nulls
 /// and dates included.
@@ -1263,6 +1373,16 @@ fn brute_force_matches(kind: &str, q: &str, c: &Value) -> bool {
     }
 }
 
+/// Whether the folded full or short name starts with the name text.
+fn brute_force_starts(q: &str, c: &Value) -> bool {
+    use kehu::customers::model::search_text;
+    let text = search_text(q);
+    [&c["full_name"], &c["short_name"]]
+        .into_iter()
+        .filter_map(Value::as_str)
+        .any(|n| search_text(n).starts_with(&text))
+}
+
 /// The list's order, as the API documents it: `-updated` newest first,
 /// then by id; `code`; `name` (its full pinyin, then id); `created` (id).
 fn brute_force_order(sort: &str, a: &Value, b: &Value) -> std::cmp::Ordering {
@@ -1381,11 +1501,16 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
                 .filter(|c| brute_force_matches(kind, &q, c))
                 .filter(|c| stage.is_empty() || c["stage"].as_str() == Some(stage.as_str()))
                 .collect();
-            // The exact code typed comes first, then the chosen order.
-            let inexact = |c: &Value| kind != "code" || c["code"].as_str() != Some(q.as_str());
+            // The exact code typed comes first, or the names that start
+            // with the text typed; then the chosen order.
+            let ranked_later = |c: &Value| match kind {
+                "code" => c["code"].as_str() != Some(q.as_str()),
+                "name" => !brute_force_starts(&q, c),
+                _ => true,
+            };
             expected.sort_by(|a, b| {
-                inexact(a)
-                    .cmp(&inexact(b))
+                ranked_later(a)
+                    .cmp(&ranked_later(b))
                     .then_with(|| brute_force_order(sort, a, b))
             });
             let want: Vec<&str> = expected

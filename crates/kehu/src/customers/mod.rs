@@ -1405,6 +1405,8 @@ pub async fn update(
 #[into_params(parameter_in = Query)]
 pub struct CustomerFilter {
     /// Code, name substring, pinyin initials or full pinyin, phone, credit code.
+    /// An exact code, credit code or phone ranks first, then the names that
+    /// start with a name text, then the chosen sort.
     pub q: Option<String>,
     pub customer_type: Option<String>,
     pub stage: Option<String>,
@@ -1537,11 +1539,29 @@ pub async fn search(
             .take(usize::try_from(per_page).unwrap_or(usize::MAX))
             .cloned()
             .collect();
-        let rest = per_page - rows.len() as u64;
+        let mut rest = per_page - rows.len() as u64;
+        let ids: Vec<i64> = first.iter().map(|c| c.id).collect();
+        let mut not_first = sea_orm::Condition::all().add(customers::Column::Id.is_not_in(ids));
+        let mut skip = offset.saturating_sub(first_len);
+        // Then the names that start with the text typed, in the chosen order.
+        if let Some(starts) = &plan.starts {
+            if rest > 0 {
+                let q = plan.page.clone().filter(starts.cond.clone());
+                let q = store::order(q.filter(not_first.clone()), sort);
+                let found = walk_page(state, starts.walk.as_ref(), q, sort, skip, rest).await?;
+                let n = found.len() as u64;
+                // A page that ends them knows how many there are; one past them counts them.
+                let before = match n {
+                    0 => starts_up_to(state, &plan.page, starts, skip).await?,
+                    _ => skip + n,
+                };
+                rows.extend(found);
+                skip = skip.saturating_sub(before);
+                rest -= n;
+            }
+            not_first = not_first.add(starts.others.clone());
+        }
         if rest > 0 {
-            let ids: Vec<i64> = first.iter().map(|c| c.id).collect();
-            let not_first = customers::Column::Id.is_not_in(ids);
-            let skip = offset.saturating_sub(first_len);
             let newest = match sort {
                 "-updated" => Some(true),
                 "updated" => Some(false),
@@ -1625,6 +1645,44 @@ struct SearchPlan {
     parts: Option<Vec<sea_orm::Condition>>,
     /// A common text's page walks the sort index (see [`walk_page`]).
     walk: Option<Walk>,
+    /// A name text's matches whose name starts with it: they rank after
+    /// `first` and before the others.
+    starts: Option<Starts>,
+}
+
+/// The matches of a name text whose full or short name starts with it.
+struct Starts {
+    /// Them, among the page's matches: their ids when the index finds
+    /// few, else the row test that a walk applies.
+    cond: sea_orm::Condition,
+    /// The other matches.
+    others: sea_orm::Condition,
+    /// When they are common, their page walks the sort index.
+    walk: Option<Walk>,
+    /// Their terms, when they are common and these count them exactly (a
+    /// start of up to three characters, and no filter the index does not
+    /// hold); few are counted on their rows.
+    counted: Option<store::TermQuery>,
+}
+
+/// How many matches start with the text, when there are no more than
+/// `skip` (a page past them): on the index when it counts them exactly,
+/// else on the rows, which are few or a common start's.
+async fn starts_up_to(
+    state: &AppState,
+    page: &Select<customers::Entity>,
+    starts: &Starts,
+    skip: u64,
+) -> Result<u64> {
+    match &starts.counted {
+        Some(terms) => terms.count_up_to(&state.reads, skip).await,
+        None => {
+            let q = page.clone().filter(starts.cond.clone());
+            Ok(crate::platform::list::count_up_to(&state.reads, q, skip)
+                .await?
+                .count)
+        }
+    }
 }
 
 /// How far a common text's page walks before it sorts the index's matches.
@@ -1684,6 +1742,7 @@ async fn filtered_plan(
     let mut count_cond: Option<sea_orm::Condition> = None;
     let mut driven = false;
     let mut walk = None;
+    let mut starts = None;
     let query = filter
         .q
         .as_deref()
@@ -1733,6 +1792,38 @@ async fn filtered_plan(
                 text_plan(state, &terms, row, whole, limit, cap).await?
             }
             model::SearchQuery::Name { terms, text } => {
+                // A longer text's start is looked up by its first three
+                // characters alone (one term, cheap) and checked on the row.
+                let (start, whole) = model::name_start_term(&text);
+                let start_terms = store::TermQuery::default()
+                    .all([start])
+                    .and(holders.clone());
+                let row = store::name_starts(backend, &text);
+                let found = start_terms.ids_up_to(&state.reads, limit).await?;
+                starts = if found.is_empty() {
+                    None
+                } else if (found.len() as u64) < limit {
+                    let mut cond = store::id_among(backend, &found);
+                    if !whole {
+                        cond = cond.add(row.clone());
+                    }
+                    Some(Starts {
+                        cond,
+                        others: row.not(),
+                        walk: None,
+                        counted: None,
+                    })
+                } else {
+                    Some(Starts {
+                        cond: row.clone(),
+                        others: row.not(),
+                        counted: (whole && !overdue).then(|| start_terms.clone()),
+                        walk: Some(Walk {
+                            terms: start_terms,
+                            rows: limit.saturating_mul(2),
+                        }),
+                    })
+                };
                 let row = store::name_contains(backend, &text);
                 // Up to three characters the terms say what the row does;
                 // longer, a name may hold every run of three but not the text.
@@ -1794,6 +1885,7 @@ async fn filtered_plan(
         known_total,
         first,
         walk,
+        starts,
     })
 }
 

@@ -16,6 +16,7 @@
 //! | `n:<c1><c2>` | two consecutive characters of [`search_text`] of the name | every bigram of the full name and of the short name |
 //! | `g:<c1><c2><c3>` | three consecutive characters ([`NAME_TERM_CHARS`]) | every run of three of both names |
 //! | `c:<c>` | one character of [`search_text`] of the name | every character of both names |
+//! | `a:<start>` | the first 1 to 3 characters ([`NAME_TERM_CHARS`]) | the start of both names: the names that start with what was typed rank first ([`name_start_term`]) |
 //! | `y:<letters>` | the first 1 to 8 letters of a reading, e.g. `y:bjsy`, `y:beijings` | initials (助记码) and full pinyin of every reading variant of [`pinyin_keys`], both names |
 //! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
 //! | `k:<start>` | the first 7 and the first 8 characters of the credit code ([`credit_term`]) | a customer with a credit code |
@@ -72,8 +73,8 @@ pub use name::{normalize_name, search_text};
 pub use phone::{PhoneError, mask_phone, normalize_phone, phone_digits};
 pub use search::{
     CREDIT_TERM_CHARS, Filters, MIN_PHONE_DIGITS, NAME_TERM_CHARS, PINYIN_TERM_LETTERS,
-    SearchColumns, SearchQuery, credit_term, customer_terms, filter_term, owner_term, phone_term,
-    pinyin_term, query_terms, search_columns, search_terms, shared_term,
+    SearchColumns, SearchQuery, credit_term, customer_terms, filter_term, name_start_term,
+    owner_term, phone_term, pinyin_term, query_terms, search_columns, search_terms, shared_term,
 };
 
 /// NFKC: full-width letters, digits and punctuation become ASCII, the

@@ -819,6 +819,11 @@ pub async fn starts_with_count(
 /// PostgreSQL's `strpos`), several times cheaper per row than `LIKE '%…%'`,
 /// which folds case character by character.
 fn contains(backend: sea_orm::DbBackend, haystack: customers::Column, needle: String) -> Condition {
+    Condition::all().add(position(backend, haystack, needle).gt(0))
+}
+
+/// Where `needle` first occurs in the column, from 1; 0 when it does not.
+fn position(backend: sea_orm::DbBackend, haystack: customers::Column, needle: String) -> Expr {
     use sea_orm::sea_query::Func;
     let name = if backend == sea_orm::DbBackend::Postgres {
         "STRPOS"
@@ -828,13 +833,23 @@ fn contains(backend: sea_orm::DbBackend, haystack: customers::Column, needle: St
     let call = Func::cust(sea_orm::sea_query::Alias::new(name))
         .arg(Expr::col((customers::Entity, haystack)))
         .arg(needle);
-    Condition::all().add(Expr::expr(call).gt(0))
+    Expr::expr(call)
 }
 
 /// A row whose full or short name contains `text` ([`model::search_text`]
 /// form), checked on the row's `name_text`.
 pub fn name_contains(backend: sea_orm::DbBackend, text: &str) -> Condition {
     contains(backend, customers::Column::NameText, text.to_owned())
+}
+
+/// A row whose full or short name starts with `text` ([`model::search_text`]
+/// form): `name_text` starts with it, or holds it right after the space
+/// that separates the two names.
+pub fn name_starts(backend: sea_orm::DbBackend, text: &str) -> Condition {
+    let name = customers::Column::NameText;
+    Condition::any()
+        .add(position(backend, name, text.to_owned()).eq(1))
+        .add(contains(backend, name, format!(" {text}")))
 }
 
 /// A row with a reading of its names whose initials or full pinyin start

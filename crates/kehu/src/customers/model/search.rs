@@ -43,10 +43,14 @@ pub const PINYIN_TERM_LETTERS: usize = 8;
 /// one holds all its runs and is checked on the row.
 pub const NAME_TERM_CHARS: usize = 3;
 
-/// `n:` terms of a name (each pair of consecutive characters) and `c:`
-/// terms (each character).
+/// `n:` terms of a name (each pair of consecutive characters), `g:` terms
+/// (each run of three), `c:` terms (each character) and `a:` terms (its
+/// first one to [`NAME_TERM_CHARS`] characters).
 fn name_terms(text: &str, out: &mut BTreeSet<String>) {
     let chars: Vec<char> = text.chars().collect();
+    for n in 1..=NAME_TERM_CHARS.min(chars.len()) {
+        out.insert(format!("a:{}", chars[..n].iter().collect::<String>()));
+    }
     for w in chars.windows(2) {
         out.insert(format!("n:{}{}", w[0], w[1]));
     }
@@ -56,6 +60,17 @@ fn name_terms(text: &str, out: &mut BTreeSet<String>) {
     for c in &chars {
         out.insert(format!("c:{c}"));
     }
+}
+
+/// The `a:` term of the names that start with a name query's `text`
+/// ([`super::search_text`] form), and whether it is the whole rule (a
+/// longer text also needs its other terms and the row's `name_text`).
+pub fn name_start_term(text: &str) -> (String, bool) {
+    let end = text
+        .char_indices()
+        .nth(NAME_TERM_CHARS)
+        .map_or(text.len(), |(i, _)| i);
+    (format!("a:{}", &text[..end]), end == text.len())
 }
 
 /// `y:` terms of a reading: its first one to [`PINYIN_TERM_LETTERS`]
@@ -326,12 +341,17 @@ mod tests {
         assert_eq!(cols.name_text, "北京石油有限公司 北京石油");
         assert!(cols.pinyin_text.contains(" bjsy"), "{cols:?}");
         assert!(cols.pinyin_text.contains(" beijingshiyouyouxiangongsi"));
-        // Every y: term starts a reading, every n: and c: term is in a name.
+        // Every y: term starts a reading, every n:, g: and c: term is in a
+        // name, every a: term starts one.
         for term in search_terms("曾记食品厂", Some("ＴＣＬ")) {
             let cols = search_columns("曾记食品厂", Some("ＴＣＬ"));
             match term.split_once(':') {
                 Some(("n" | "c" | "g", v)) => assert!(cols.name_text.contains(v), "{term}"),
                 Some(("y", v)) => assert!(cols.pinyin_text.contains(&format!(" {v}")), "{term}"),
+                Some(("a", v)) => assert!(
+                    format!(" {}", cols.name_text).contains(&format!(" {v}")),
+                    "{term}"
+                ),
                 _ => unreachable!("{term}"),
             }
         }
@@ -379,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn the_start_of_each_name_is_a_term_up_to_three_characters() {
+        let terms = search_terms("北京石油有限公司", Some("京油"));
+        for t in ["a:北", "a:北京", "a:北京石", "a:京", "a:京油"] {
+            assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
+        }
+        assert!(!terms.iter().any(|t| t == "a:北京石油" || t == "a:石"));
+        // What a query looks up: its start, and whether that is all of it.
+        assert_eq!(name_start_term("北京"), ("a:北京".to_string(), true));
+        assert_eq!(name_start_term("北京石"), ("a:北京石".to_string(), true));
+        assert_eq!(name_start_term("北京石油"), ("a:北京石".to_string(), false));
+        assert_eq!(name_start_term("tcl"), ("a:tcl".to_string(), true));
+    }
+
+    #[test]
     fn terms_cover_heteronym_readings() {
         let terms = search_terms("重庆钢铁集团", None);
         assert!(terms.contains(&"y:cqgtjt".to_string()));
@@ -422,7 +456,7 @@ mod tests {
         for (full, short) in names {
             for t in search_terms(full, short) {
                 let (prefix, value) = t.split_once(':').unwrap_or(("", ""));
-                assert!(["n", "g", "c", "y"].contains(&prefix), "{t}");
+                assert!(["n", "g", "c", "y", "a"].contains(&prefix), "{t}");
                 assert!(!value.is_empty(), "{t}");
                 assert!(
                     value.chars().all(char::is_alphanumeric),
