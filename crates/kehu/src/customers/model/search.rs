@@ -66,11 +66,17 @@ fn name_terms(text: &str, out: &mut BTreeSet<String>) {
 /// ([`super::search_text`] form), and whether it is the whole rule (a
 /// longer text also needs its other terms and the row's `name_text`).
 pub fn name_start_term(text: &str) -> (String, bool) {
+    start_term("a", text, NAME_TERM_CHARS)
+}
+
+/// `<kind>:` and the first `chars` characters of `text`, and whether that
+/// is all of it: the term a query looks up when terms keep only starts.
+fn start_term(kind: &str, text: &str, chars: usize) -> (String, bool) {
     let end = text
         .char_indices()
-        .nth(NAME_TERM_CHARS)
+        .nth(chars)
         .map_or(text.len(), |(i, _)| i);
-    (format!("a:{}", &text[..end]), end == text.len())
+    (format!("{kind}:{}", &text[..end]), end == text.len())
 }
 
 /// `y:` terms of a reading: its first one to [`PINYIN_TERM_LETTERS`]
@@ -90,11 +96,7 @@ fn reading_terms(reading: &str, out: &mut BTreeSet<String>) {
 /// The `y:` term a pinyin query looks up, and whether it is the whole
 /// query (a longer one also checks the row's `pinyin_text`).
 pub fn pinyin_term(pinyin: &str) -> (String, bool) {
-    let end = pinyin
-        .char_indices()
-        .nth(PINYIN_TERM_LETTERS)
-        .map_or(pinyin.len(), |(i, _)| i);
-    (format!("y:{}", &pinyin[..end]), end == pinyin.len())
+    start_term("y", pinyin, PINYIN_TERM_LETTERS)
 }
 
 /// `k:` terms of a credit code: its starts of [`MIN_PHONE_DIGITS`] to
@@ -109,11 +111,7 @@ fn credit_terms(code: &str) -> impl Iterator<Item = String> + '_ {
 /// and whether it is the whole query (a longer one also checks the row's
 /// credit code).
 pub fn credit_term(digits: &str) -> (String, bool) {
-    let end = digits.len().min(CREDIT_TERM_CHARS);
-    (
-        format!("k:{}", digits.get(..end).unwrap_or(digits)),
-        end == digits.len(),
-    )
+    start_term("k", digits, CREDIT_TERM_CHARS)
 }
 
 /// The term of the customer's owner.
