@@ -805,7 +805,7 @@ async fn names_that_start_with_the_text_rank_before_the_other_matches() -> R {
                 format!("东莞新华强{i:03}实业有限公司"),
                 Some(format!("华强{i:03}实业")),
             ),
-            _ => (format!("华强{i:03}电子商行"), None),
+            _ => (format!("华强电{i:03}子商行"), None),
         };
         let (st, c) = admin
             .post(
@@ -819,6 +819,19 @@ async fn names_that_start_with_the_text_rank_before_the_other_matches() -> R {
         } else {
             starting.push(full);
         }
+    }
+    // Names that hold a longer text whose first three characters start
+    // more names than the index drives, while the text starts fewer.
+    for j in 0..8 {
+        let full = format!("深圳华强电0{j}实业有限公司");
+        let (st, c) = admin
+            .post(
+                "/api/v1/customers",
+                json!({"full_name": full, "customer_type": "dealer"}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        inside.push(full);
     }
     let page = |q: &str, sort: &str, page: usize, per_page: usize| {
         let url = format!(
@@ -852,7 +865,7 @@ async fn names_that_start_with_the_text_rank_before_the_other_matches() -> R {
             "华强0",
             ranked
                 .iter()
-                .filter(|n| n.starts_with("华强0") || n.contains("华强0"))
+                .filter(|n| n.contains("华强0"))
                 .cloned()
                 .collect(),
         ),
@@ -861,6 +874,15 @@ async fn names_that_start_with_the_text_rank_before_the_other_matches() -> R {
             ranked
                 .iter()
                 .filter(|n| n.contains("华强01"))
+                .cloned()
+                .collect(),
+        ),
+        // Longer than the index's three characters, a common 华强电 first.
+        (
+            "华强电0",
+            ranked
+                .iter()
+                .filter(|n| n.contains("华强电0"))
                 .cloned()
                 .collect(),
         ),
@@ -878,6 +900,8 @@ async fn names_that_start_with_the_text_rank_before_the_other_matches() -> R {
             assert_eq!(total, want.len() as u64, "{url}");
         }
     }
+    let starting_electronics = starting.iter().filter(|n| n.starts_with("华强电")).count();
+    assert!(starting_electronics >= 200, "{starting_electronics}");
     // A short name that starts with it ranks as a full name does.
     let (names, _, url) = page("华强012", "code", 1, 5).await?;
     assert_eq!(names, ["东莞新华强012实业有限公司"], "{url}");

@@ -1666,23 +1666,32 @@ struct Starts {
 }
 
 /// How many matches start with the text, when there are no more than
-/// `skip` (a page past them): on the index when it counts them exactly,
-/// else on the rows, which are few or a common start's.
+/// `skip` (a page past them): on the index when it counts them exactly;
+/// else on the rows of the index's candidates (a longer text's first
+/// three characters may be common while the text starts few names), and
+/// only past [`MAX_SORTED_MATCHES`] candidates on the rows in scope.
 async fn starts_up_to(
     state: &AppState,
     page: &Select<customers::Entity>,
     starts: &Starts,
     skip: u64,
 ) -> Result<u64> {
-    match &starts.counted {
-        Some(terms) => terms.count_up_to(&state.reads, skip).await,
-        None => {
-            let q = page.clone().filter(starts.cond.clone());
-            Ok(crate::platform::list::count_up_to(&state.reads, q, skip)
-                .await?
-                .count)
+    if let Some(terms) = &starts.counted {
+        return terms.count_up_to(&state.reads, skip).await;
+    }
+    let mut q = page.clone().filter(starts.cond.clone());
+    if let Some(walk) = &starts.walk {
+        let ids = walk
+            .terms
+            .ids_up_to(&state.reads, MAX_SORTED_MATCHES)
+            .await?;
+        if (ids.len() as u64) < MAX_SORTED_MATCHES {
+            q = q.filter(store::id_among(state.db.get_database_backend(), &ids));
         }
     }
+    Ok(crate::platform::list::count_up_to(&state.reads, q, skip)
+        .await?
+        .count)
 }
 
 /// How far a common text's page walks before it sorts the index's matches.
