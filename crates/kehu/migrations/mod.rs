@@ -13,6 +13,7 @@ mod m0008_customer_search_columns;
 mod m0009_customer_search_scope;
 mod m0010_customer_search_by_owner;
 mod m0011_customer_search_name_starts;
+mod m0012_customer_owner_name_index;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_customer_search_scope::Migration),
             Box::new(m0010_customer_search_by_owner::Migration),
             Box::new(m0011_customer_search_name_starts::Migration),
+            Box::new(m0012_customer_owner_name_index::Migration),
         ]
     }
 }

@@ -1453,6 +1453,8 @@ fn brute_force_matches(kind: &str, q: &str, c: &Value) -> bool {
                 .any(|(i, f)| i.starts_with(q) || f.starts_with(q))
         }),
         "code" => c["code"].as_str().is_some_and(|code| code.starts_with(q)),
+        // No text: the list of the whole scope.
+        "none" => true,
         _ => false,
     }
 }
@@ -1541,7 +1543,7 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
             let name: Vec<char> = c0["full_name"].as_str().unwrap_or("").chars().collect();
             let mnemonic = c0["mnemonic"].as_str().unwrap_or("").to_owned();
             let code = c0["code"].as_str().unwrap_or("").to_owned();
-            let (kind, q) = match rng.below(7) {
+            let (kind, q) = match rng.below(8) {
                 0..=2 => {
                     let len = 1 + rng.below(4).min(name.len().saturating_sub(1));
                     let at = rng.below(name.len() - len + 1);
@@ -1563,6 +1565,7 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
                     ("pinyin", full[..len].to_owned())
                 }
                 5 => ("code", code[..code.len() - rng.below(3)].to_owned()),
+                6 => ("none", String::new()),
                 _ => ("name", "有限公司".to_owned()),
             };
             let sorts = [

@@ -1518,14 +1518,14 @@ pub async fn search(
     let count = async {
         match plan.known_total {
             Some(t) => Ok(Total::up_to(t, cap)),
-            None => crate::platform::list::count_up_to(&state.reads, plan.count, cap).await,
+            None => crate::platform::list::count_up_to(&state.reads, plan.count.clone(), cap).await,
         }
     };
     let page = async {
         // The exact code, credit code or phone typed ranks before the sort.
-        let first = match plan.first {
+        let first = match &plan.first {
             Some(exact) => {
-                let q = store::order(plan.page.clone().filter(exact), sort);
+                let q = store::order(plan.page.clone().filter(exact.clone()), sort);
                 store::rows(&state.reads, q, 0, store::MAX_EXACT_MATCHES).await?
             }
             None => Vec::new(),
@@ -1546,9 +1546,11 @@ pub async fn search(
         // Then the names that start with the text typed, in the chosen order.
         if let Some(starts) = &plan.starts {
             if rest > 0 {
-                let q = plan.page.clone().filter(starts.cond.clone());
-                let q = store::order(q.filter(not_first.clone()), sort);
-                let found = walk_page(state, starts.walk.as_ref(), q, sort, skip, rest).await?;
+                let cond = sea_orm::Condition::all()
+                    .add(starts.cond.clone())
+                    .add(not_first.clone());
+                let walk = starts.walk.as_ref();
+                let found = tier_page(state, &plan, cond, walk, sort, skip, rest).await?;
                 let n = found.len() as u64;
                 // A page that ends them knows how many there are; one past them counts them.
                 let before = match n {
@@ -1562,33 +1564,8 @@ pub async fn search(
             not_first = not_first.add(starts.others.clone());
         }
         if rest > 0 {
-            let newest = match sort {
-                "-updated" => Some(true),
-                "updated" => Some(false),
-                _ => None,
-            };
-            match (&plan.parts, newest) {
-                // A page near the top, by time: the newest of each part, merged.
-                (Some(parts), Some(descending)) if skip + rest <= store::MAX_MERGED_ROWS => {
-                    let mut each = Vec::with_capacity(parts.len());
-                    for part in parts {
-                        let q = plan
-                            .unscoped
-                            .clone()
-                            .filter(part.clone())
-                            .filter(not_first.clone());
-                        each.push(
-                            store::rows(&state.reads, store::order(q, sort), 0, skip + rest)
-                                .await?,
-                        );
-                    }
-                    rows.extend(store::merge_by_updated(each, descending, skip, rest));
-                }
-                _ => {
-                    let q = store::order(plan.page.filter(not_first), sort);
-                    rows.extend(walk_page(state, plan.walk.as_ref(), q, sort, skip, rest).await?);
-                }
-            }
+            let walk = plan.walk.as_ref();
+            rows.extend(tier_page(state, &plan, not_first, walk, sort, skip, rest).await?);
         }
         Ok::<_, Error>(rows)
     };
@@ -1639,8 +1616,8 @@ struct SearchPlan {
     /// credit code or phone is exactly what was typed (few by nature).
     first: Option<sea_orm::Condition>,
     /// The matches in any scope, and the scope in parts (see
-    /// [`store::scope_parts`]): a page sorted by time reads each part
-    /// along its owner's index.
+    /// [`store::scope_parts`]): a page sorted by time or name reads each
+    /// part along its owner's index.
     unscoped: Select<customers::Entity>,
     parts: Option<Vec<sea_orm::Condition>>,
     /// A common text's page walks the sort index (see [`walk_page`]).
@@ -1901,6 +1878,40 @@ async fn filtered_plan(
         walk,
         starts,
     })
+}
+
+/// A page of the plan's matches that also meet `cond`, sorted. Near the
+/// top of a list by time or name, the first of each scope part, merged
+/// (each part reads its owner's index in that order: teams are regional
+/// and names start with the city, so one walk of every customer's order
+/// passes other teams' rows by the hundred thousand); else [`walk_page`].
+async fn tier_page(
+    state: &AppState,
+    plan: &SearchPlan,
+    cond: sea_orm::Condition,
+    walk: Option<&Walk>,
+    sort: &str,
+    skip: u64,
+    rest: u64,
+) -> Result<Vec<customers::Model>> {
+    match &plan.parts {
+        Some(parts) if store::merges_parts(sort) && skip + rest <= store::MAX_MERGED_ROWS => {
+            let mut each = Vec::with_capacity(parts.len());
+            for part in parts {
+                let q = plan
+                    .unscoped
+                    .clone()
+                    .filter(part.clone())
+                    .filter(cond.clone());
+                each.push(store::rows(&state.reads, store::order(q, sort), 0, skip + rest).await?);
+            }
+            Ok(store::merge_sorted(each, sort, skip, rest))
+        }
+        _ => {
+            let q = store::order(plan.page.clone().filter(cond), sort);
+            walk_page(state, walk, q, sort, skip, rest).await
+        }
+    }
 }
 
 /// A page of `q`, sorted. A common text's matches are walked along the

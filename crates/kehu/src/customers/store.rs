@@ -89,7 +89,7 @@ async fn scope_owners(db: &impl ConnectionTrait, scope: &Scope) -> Result<Option
 /// (the user and the members of the teams it manages), and one for the
 /// customers shared with it that none of them owns; none for [`Scope::All`].
 /// Each owner's part is a range of the owner's index, which a page sorted
-/// by time reads in order; the one condition with its `OR`s is not.
+/// by time or name reads in order; the one condition with its `OR`s is not.
 pub async fn scope_parts(
     db: &impl ConnectionTrait,
     scope: &Scope,
@@ -117,17 +117,32 @@ pub async fn scope_parts(
 /// The most rows a page merged from scope parts may need from each part.
 pub const MAX_MERGED_ROWS: u64 = 2_000;
 
-/// Rows from parts each sorted by (`updated_at`, `id`) in the same
-/// direction, merged in that order: `take` of them after `skip`.
-pub fn merge_by_updated(
+/// Whether a page in `sort` order may be merged from scope parts: each
+/// owner's part is read along an index of the owner in that order (by
+/// time, `ix_customers_owner_search`; by name, `ix_customers_owner_name_search`).
+pub fn merges_parts(sort: &str) -> bool {
+    matches!(
+        sort_key(sort).0,
+        customers::Column::UpdatedAt | customers::Column::Pinyin
+    )
+}
+
+/// Rows from parts each sorted in `sort` order (see [`merges_parts`]),
+/// merged in that order: `take` of them after `skip`.
+pub fn merge_sorted(
     parts: Vec<Vec<customers::Model>>,
-    descending: bool,
+    sort: &str,
     skip: u64,
     take: u64,
 ) -> Vec<customers::Model> {
+    let (column, descending, _) = sort_key(sort);
     let mut all: Vec<customers::Model> = parts.into_iter().flatten().collect();
     all.sort_by(|a, b| {
-        let ord = (a.updated_at, a.id).cmp(&(b.updated_at, b.id));
+        let ord = if matches!(column, customers::Column::Pinyin) {
+            (&a.pinyin, a.id).cmp(&(&b.pinyin, b.id))
+        } else {
+            (a.updated_at, a.id).cmp(&(b.updated_at, b.id))
+        };
         if descending { ord.reverse() } else { ord }
     });
     all.into_iter()
