@@ -1653,7 +1653,8 @@ pub async fn generate(
         bulk.close().await?;
     }
     result?;
-    crate::platform::db::refresh_statistics(&state.db).await?;
+    crate::platform::db::refresh_after_bulk_write(&state.db, crate::customers::store::BULK_WRITTEN)
+        .await?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

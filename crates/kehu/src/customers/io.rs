@@ -317,7 +317,7 @@ pub async fn import(
     txn.commit().await?;
     report.imported = saved.len();
     // A large import changes how customers spread over owners and codes.
-    db::refresh_statistics(&state.db).await?;
+    db::refresh_after_bulk_write(&state.db, super::store::BULK_WRITTEN).await?;
     Ok(report)
 }
 

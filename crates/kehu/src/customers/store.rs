@@ -298,6 +298,10 @@ pub async fn by_terms(
     Ok(q.limit(5).all(db).await?)
 }
 
+/// The tables a bulk write of customers (demo data, an import) fills,
+/// which [`crate::platform::db::refresh_after_bulk_write`] vacuums.
+pub const BULK_WRITTEN: &[&str] = &["customers", "customer_terms", "contacts", "interactions"];
+
 /// A customer's document key in the SQLite index: the owner in the high 32
 /// bits, the customer in the low, so that an owner's customers are one
 /// range of keys, which a `MATCH` limited to it reads alone (a team's
