@@ -966,3 +966,34 @@ async fn scheduled_backups_appear_at_their_time_and_only_the_newest_are_kept() -
     assert_eq!(n, Some(17));
     Ok(())
 }
+
+/// Every SQLite connection, pooled and inline, reads the whole file through
+/// a memory map: SQLite answers `mmap_size` with what it took, cut to its
+/// compiled limit (2 GiB unless `.cargo/config.toml` raises it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_the_whole_database_through_a_memory_map() -> R {
+    use kehu::platform::db::MMAP_BYTES;
+    let s = TestServer::start().await?;
+    if s.db.is_postgres() {
+        return Ok(());
+    }
+    let stmt = || sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, "PRAGMA mmap_size");
+    let pooled = s
+        .state
+        .db
+        .query_one_raw(stmt())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no answer"))?
+        .try_get_by_index::<i64>(0)?;
+    assert_eq!(pooled, MMAP_BYTES);
+    assert!(s.state.reads.is_inline());
+    let inline = s
+        .state
+        .reads
+        .query_one(stmt(), &[])
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no answer"))?
+        .get::<i64>("mmap_size")?;
+    assert_eq!(inline, MMAP_BYTES);
+    Ok(())
+}

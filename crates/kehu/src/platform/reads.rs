@@ -57,7 +57,7 @@ pub struct Reads {
 impl Reads {
     /// Reads through `db`, inline when it is an SQLite database file.
     pub fn new(db: Db, database_url: &str) -> Reads {
-        let inline = sqlite_file(database_url).map(|path| {
+        let inline = super::db::sqlite_file(database_url).map(|path| {
             Arc::new(InlinePool {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -200,19 +200,6 @@ impl ReadRow {
     }
 }
 
-/// The database file of an SQLite URL; `None` for PostgreSQL and for
-/// in-memory databases (whose every connection is a different database).
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
-        return None;
-    }
-    Some(PathBuf::from(path))
-}
-
 struct InlinePool {
     path: PathBuf,
     idle: Mutex<Vec<InlineConn>>,
@@ -245,6 +232,8 @@ impl InlinePool {
         )
         .map_err(conn_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(conn_err)?;
+        conn.pragma_update(None, "mmap_size", super::db::MMAP_BYTES)
+            .map_err(conn_err)?;
         Ok(InlineConn {
             conn,
             columns: std::collections::HashMap::new(),
@@ -446,20 +435,6 @@ fn query_err(e: rusqlite::Error) -> DbErr {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_sqlite_files_read_inline() {
-        assert_eq!(
-            sqlite_file("sqlite:///data/kehu.db?mode=rwc"),
-            Some(PathBuf::from("/data/kehu.db"))
-        );
-        assert_eq!(
-            sqlite_file("sqlite://kehu.db"),
-            Some(PathBuf::from("kehu.db"))
-        );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://u@h/db"), None);
-    }
 
     #[test]
     fn timestamps_parse_as_sqlx_writes_them() {
