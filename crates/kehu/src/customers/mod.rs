@@ -1550,7 +1550,10 @@ pub async fn search(
                     .add(starts.cond.clone())
                     .add(not_first.clone());
                 let walk = starts.walk.as_ref();
-                let found = tier_page(state, &plan, cond, walk, sort, skip, rest).await?;
+                // Few starts are a list of ids, which one query sorts: per scope
+                // part, each owner's walk would read the whole list again.
+                let parts = walk.and(plan.parts.as_deref());
+                let found = tier_page(state, &plan, parts, cond, walk, sort, skip, rest).await?;
                 let n = found.len() as u64;
                 // A page that ends them knows how many there are; one past them counts them.
                 let before = match n {
@@ -1565,7 +1568,8 @@ pub async fn search(
         }
         if rest > 0 {
             let walk = plan.walk.as_ref();
-            rows.extend(tier_page(state, &plan, not_first, walk, sort, skip, rest).await?);
+            let parts = plan.parts.as_deref();
+            rows.extend(tier_page(state, &plan, parts, not_first, walk, sort, skip, rest).await?);
         }
         Ok::<_, Error>(rows)
     };
@@ -1881,20 +1885,22 @@ async fn filtered_plan(
 }
 
 /// A page of the plan's matches that also meet `cond`, sorted. Near the
-/// top of a list by time or name, the first of each scope part, merged
+/// top of a list by time or name, the first of each scope part in `parts`, merged
 /// (each part reads its owner's index in that order: teams are regional
 /// and names start with the city, so one walk of every customer's order
 /// passes other teams' rows by the hundred thousand); else [`walk_page`].
+#[allow(clippy::too_many_arguments)]
 async fn tier_page(
     state: &AppState,
     plan: &SearchPlan,
+    parts: Option<&[sea_orm::Condition]>,
     cond: sea_orm::Condition,
     walk: Option<&Walk>,
     sort: &str,
     skip: u64,
     rest: u64,
 ) -> Result<Vec<customers::Model>> {
-    match &plan.parts {
+    match parts {
         Some(parts) if store::merges_parts(sort) && skip + rest <= store::MAX_MERGED_ROWS => {
             let mut each = Vec::with_capacity(parts.len());
             for part in parts {

@@ -258,7 +258,16 @@ impl InlinePool {
         limit: usize,
     ) -> Result<Vec<ReadRow>, DbErr> {
         let mut conn = self.take()?;
+        let started = std::time::Instant::now();
         let result = run(&mut conn, stmt, types, limit);
+        // What each read costs, to find a slow one (`KEHU_LOG=kehu::platform::reads=debug`):
+        // the statement's text only, its values (customers' data) stay out of the log.
+        tracing::debug!(
+            micros = <u64 as TryFrom<u128>>::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            rows = result.as_ref().map_or(0, Vec::len),
+            sql = %stmt.sql,
+            "read"
+        );
         // A connection that failed is dropped rather than reused.
         if result.is_ok() {
             self.give_back(conn);
