@@ -1633,3 +1633,61 @@ async fn the_first_page_of_random_searches_is_what_a_scan_of_the_scope_finds() -
     }
     Ok(())
 }
+
+/// A common text whose names all sort after every other name of the
+/// owner: the walk along the owner's name order stops at its bound before
+/// reaching them, and the page sorts the index's matches instead. Every
+/// page, either way round, is the names in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_gathered_at_the_end_of_the_name_order_still_pages_in_name_order() -> R {
+    let s = TestServer::start().await?;
+    let (rep, _) = Caller::new(&s, "rep", &["sales_rep"]).await?;
+    // More of the others than a walk's bound (twice the drive limit of 200).
+    for i in 0..420 {
+        let (st, c) = rep
+            .post(
+                "/api/v1/customers",
+                json!({"full_name": format!("安徽{i:03}五金有限公司"), "customer_type": "dealer"}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+    }
+    // More matches than the drive limit: a common text, walked.
+    let mut gathered = Vec::new();
+    for i in 0..210 {
+        let full = format!("中山{i:03}灯饰有限公司");
+        let (st, c) = rep
+            .post(
+                "/api/v1/customers",
+                json!({"full_name": full, "customer_type": "dealer"}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::CREATED, "{c}");
+        gathered.push(full);
+    }
+    for q in ["中山", "zhongshan", "zs"] {
+        for (sort, page, expected) in [
+            ("name", 1, &gathered[..20]),
+            ("name", 3, &gathered[40..60]),
+            ("-name", 1, &gathered[190..]),
+        ] {
+            let url = format!(
+                "/api/v1/customers?q={}&sort={sort}&page={page}&per_page=20",
+                urlencoding::encode(q)
+            );
+            let (st, found) = rep.get(&url).await?;
+            assert_eq!(st, StatusCode::OK, "{url}: {found}");
+            let names: Vec<&str> = found["items"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|c| c["full_name"].as_str()).collect())
+                .unwrap_or_default();
+            let mut expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+            if sort == "-name" {
+                expected.reverse();
+            }
+            assert_eq!(names, expected, "{url}");
+            assert_eq!(found["total"], 210, "{url}");
+        }
+    }
+    Ok(())
+}

@@ -1624,7 +1624,7 @@ struct SearchPlan {
     /// part along its owner's index.
     unscoped: Select<customers::Entity>,
     parts: Option<Vec<sea_orm::Condition>>,
-    /// A common text's page walks the sort index (see [`walk_page`]).
+    /// A common text's page walks the sort index (see [`tier_page`]).
     walk: Option<Walk>,
     /// A name text's matches whose name starts with it: they rank after
     /// `first` and before the others.
@@ -1681,6 +1681,8 @@ struct Walk {
     terms: store::TermQuery,
     /// How many rows of the sort order the walk reads at most.
     rows: u64,
+    /// All of the terms' matches, when they were read already.
+    ids: Option<Vec<i64>>,
 }
 
 /// The filtered query for a page and for its count, and the total when
@@ -1706,7 +1708,11 @@ async fn filtered_plan(
     let mut first = None;
     // The one filter the index does not hold: it depends on the time.
     let overdue = filter.overdue == Some(true);
-    let limit = drive_limit(filter.paging(), store::max_id(&state.reads).await?);
+    let limit = drive_limit(
+        filter.paging(),
+        store::max_id(&state.reads).await?,
+        state.db.get_database_backend(),
+    );
     let cap = u64::from(state.policy().policy.limits.list_count_cap);
     let backend = state.db.get_database_backend();
     // Who may hold the text: the scope and the owner filter, as index terms.
@@ -1811,6 +1817,7 @@ async fn filtered_plan(
                         walk: Some(Walk {
                             terms: start_terms,
                             rows: limit.saturating_mul(2),
+                            ids: None,
                         }),
                     })
                 };
@@ -1830,10 +1837,7 @@ async fn filtered_plan(
         known_total = plan.total.filter(|_| !overdue);
         driven = plan.driven;
         count_cond = plan.count;
-        walk = plan.walk.map(|terms| Walk {
-            terms,
-            rows: limit.saturating_mul(2),
-        });
+        walk = plan.walk;
         text_cond = Some(plan.cond);
     }
     // No text: the scope and filters alone are counted on the index.
@@ -1888,7 +1892,14 @@ async fn filtered_plan(
 /// top of a list by time or name, the first of each scope part in `parts`, merged
 /// (each part reads its owner's index in that order: teams are regional
 /// and names start with the city, so one walk of every customer's order
-/// passes other teams' rows by the hundred thousand); else [`walk_page`].
+/// passes other teams' rows by the hundred thousand); else one query.
+///
+/// A common text's matches are walked along the sort index, first only as
+/// far as a page of evenly spread matches needs (twice over; each part as
+/// far in its own order); when they gather elsewhere in
+/// that order (a city sorted by name), the index's matches are sorted
+/// instead, up to [`MAX_SORTED_MATCHES`]; only a text both commoner and
+/// gathered walks on.
 #[allow(clippy::too_many_arguments)]
 async fn tier_page(
     state: &AppState,
@@ -1900,57 +1911,64 @@ async fn tier_page(
     skip: u64,
     rest: u64,
 ) -> Result<Vec<customers::Model>> {
-    match parts {
-        Some(parts) if store::merges_parts(sort) && skip + rest <= store::MAX_MERGED_ROWS => {
+    let merged =
+        parts.filter(|_| store::merges_parts(sort) && skip + rest <= store::MAX_MERGED_ROWS);
+    // With `bound`, each part (or the whole) only as far as its first `bound` rows.
+    let walked = |bound: Option<u64>| {
+        let cond = cond.clone();
+        async move {
+            let Some(parts) = merged else {
+                let mut q = plan.page.clone().filter(cond);
+                if let Some(rows) = bound {
+                    q = q.filter(store::within_first(sort, rows, None));
+                }
+                return store::rows(&state.reads, store::order(q, sort), skip, rest).await;
+            };
             let mut each = Vec::with_capacity(parts.len());
             for part in parts {
-                let q = plan
+                let mut q = plan
                     .unscoped
                     .clone()
                     .filter(part.clone())
                     .filter(cond.clone());
+                // Only a name order gathers a text inside an owner's part
+                // (names start with the city); by time it is spread.
+                if let Some(rows) = bound.filter(|_| store::gathers_text(sort)) {
+                    q = q.filter(store::within_first(sort, rows, Some(part)));
+                }
                 each.push(store::rows(&state.reads, store::order(q, sort), 0, skip + rest).await?);
             }
             Ok(store::merge_sorted(each, sort, skip, rest))
         }
-        _ => {
-            let q = store::order(plan.page.clone().filter(cond), sort);
-            walk_page(state, walk, q, sort, skip, rest).await
-        }
-    }
-}
-
-/// A page of `q`, sorted. A common text's matches are walked along the
-/// sort index, first only as far as a page of evenly spread matches
-/// needs (twice over); when they gather elsewhere in that order (a city
-/// sorted by name), the index's matches are sorted instead, up to
-/// [`MAX_SORTED_MATCHES`]; only a text both commoner and gathered walks on.
-async fn walk_page(
-    state: &AppState,
-    walk: Option<&Walk>,
-    q: Select<customers::Entity>,
-    sort: &str,
-    skip: u64,
-    rest: u64,
-) -> Result<Vec<customers::Model>> {
-    let Some(walk) = walk else {
-        return store::rows(&state.reads, q, skip, rest).await;
     };
-    let within = store::within_first(sort, walk.rows);
-    let found = store::rows(&state.reads, q.clone().filter(within), skip, rest).await?;
+    let Some(walk) = walk else {
+        return walked(None).await;
+    };
+    let found = walked(Some(walk.rows)).await?;
     if found.len() as u64 == rest {
         return Ok(found);
     }
-    let ids = walk
-        .terms
-        .ids_up_to(&state.reads, MAX_SORTED_MATCHES)
-        .await?;
+    let read;
+    let ids = match &walk.ids {
+        Some(ids) => ids,
+        None => {
+            read = walk
+                .terms
+                .ids_up_to(&state.reads, MAX_SORTED_MATCHES)
+                .await?;
+            &read
+        }
+    };
     if (ids.len() as u64) < MAX_SORTED_MATCHES {
         let backend = state.db.get_database_backend();
-        let q = q.filter(store::id_among(backend, &ids));
-        return store::rows(&state.reads, q, skip, rest).await;
+        let q = plan
+            .page
+            .clone()
+            .filter(cond)
+            .filter(store::id_among(backend, ids));
+        return store::rows(&state.reads, store::order(q, sort), skip, rest).await;
     }
-    store::rows(&state.reads, q, skip, rest).await
+    walked(None).await
 }
 
 /// The run of a longer name text that the fewest customers hold (each
@@ -1980,13 +1998,31 @@ async fn rarest(state: &AppState, terms: Vec<String>, limit: u64) -> Result<Vec<
 const MAX_SORTED_MATCHES: u64 = 20_000;
 
 /// How many matches a text may have for the index to drive its search:
-/// about where reading them costs what walking the sort index costs (a
+/// about where reading them costs what walking the sort index costs. A
 /// text held by `h` of `n` customers fills a page of `k` after about
-/// `k·n/h` rows; the two meet at `h = √(k·n)`).
-fn drive_limit(paging: crate::platform::list::Paging, customers: u64) -> u64 {
+/// `k·n/h` rows of the walk, and sorting its matches reads `h` rows by id,
+/// each [`row_by_id_cost`] walked rows: the two meet at `h = √(k·n/cost)`.
+fn drive_limit(
+    paging: crate::platform::list::Paging,
+    customers: u64,
+    backend: sea_orm::DbBackend,
+) -> u64 {
     let k = paging.offset().saturating_add(paging.per_page).max(1);
-    let meet = (k.saturating_mul(customers) as f64).sqrt() as u64;
+    let meet = (k.saturating_mul(customers) as f64 / row_by_id_cost(backend)).sqrt() as u64;
     meet.clamp(200, 50_000)
+}
+
+/// What reading a row by id costs, in rows of a walk along an index that
+/// holds the search columns. On PostgreSQL a row by id is a descent of the
+/// primary key and a heap visit (8 µs each for 4,290 of a team's rows at a
+/// million customers, all in shared buffers), where a walk reads the index
+/// alone; SQLite reads the row in place from its mapped file.
+fn row_by_id_cost(backend: sea_orm::DbBackend) -> f64 {
+    if backend == sea_orm::DbBackend::Postgres {
+        8.0
+    } else {
+        1.0
+    }
 }
 
 /// A name or pinyin text's condition, and its total when the index knows
@@ -1995,10 +2031,10 @@ fn drive_limit(paging: crate::platform::list::Paging, customers: u64) -> u64 {
 /// characters, or pinyin past the terms' letters, also needs `row`).
 ///
 /// Fewer than `limit` matches of `terms`: their ids (rare text). More: the
-/// row test alone, which the page walks (common text); its total is
-/// counted on the index up to the list's cap, and when the terms are not
-/// the whole text and stop below the cap, their matches are tested and
-/// counted instead (exact).
+/// row test alone, which the page walks (common text); its total is the
+/// number of the terms' matches, read once up to the list's cap, and when
+/// the terms are not the whole text and stop below the cap, those matches
+/// are tested and counted instead (exact).
 async fn text_plan(
     state: &AppState,
     terms: &store::TermQuery,
@@ -2008,7 +2044,11 @@ async fn text_plan(
     cap: u64,
 ) -> Result<TextPlan> {
     let backend = state.db.get_database_backend();
-    let ids = terms.ids_up_to(&state.reads, limit).await?;
+    // The ids are read once, as far as the count needs them: past the cap
+    // their number is the capped total; below it, all of them are here for
+    // the count (exact on the index when `whole`, else tested on the rows).
+    let reach = limit.max(cap.saturating_add(1));
+    let ids = terms.ids_up_to(&state.reads, reach).await?;
     let found = ids.len() as u64;
     if found < limit {
         let mut cond = store::id_among(backend, &ids);
@@ -2023,14 +2063,10 @@ async fn text_plan(
             walk: None,
         });
     }
-    let bound = terms
-        .count_up_to(&state.reads, cap.saturating_add(1))
-        .await?;
-    let (total, count) = if whole || bound > cap {
+    let (total, count) = if whole || found > cap {
         // Past the cap the terms' count bounds the total: "10,000+".
-        (Some(bound), None)
+        (Some(found), None)
     } else {
-        let ids = terms.ids_up_to(&state.reads, bound).await?;
         let cond = store::id_among(backend, &ids).add(row.clone());
         (None, Some(cond))
     };
@@ -2039,7 +2075,12 @@ async fn text_plan(
         count,
         total,
         driven: false,
-        walk: Some(terms.clone()),
+        walk: Some(Walk {
+            terms: terms.clone(),
+            rows: limit.saturating_mul(2),
+            // Fewer than `reach`: every match.
+            ids: (found < reach).then_some(ids),
+        }),
     })
 }
 
@@ -2053,8 +2094,8 @@ struct TextPlan {
     total: Option<u64>,
     /// The matches are a list of ids, which one query sorts (no scope parts).
     driven: bool,
-    /// The terms of a common text, whose page walks the sort index.
-    walk: Option<store::TermQuery>,
+    /// How a common text's page walks the sort index.
+    walk: Option<Walk>,
 }
 
 impl TextPlan {

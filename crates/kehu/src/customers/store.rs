@@ -127,6 +127,13 @@ pub fn merges_parts(sort: &str) -> bool {
     )
 }
 
+/// Whether matches of a text may gather in one stretch of the `sort`
+/// order: by name they do (names start with the city, which a text often
+/// is), by time they are spread.
+pub fn gathers_text(sort: &str) -> bool {
+    matches!(sort_key(sort).0, customers::Column::Pinyin)
+}
+
 /// Rows from parts each sorted in `sort` order (see [`merges_parts`]),
 /// merged in that order: `take` of them after `skip`.
 pub fn merge_sorted(
@@ -940,20 +947,34 @@ pub fn order(query: Select<customers::Entity>, sort: &str) -> Select<customers::
     }
 }
 
-/// Rows among the first `rows` of the list in `sort` order (over every
-/// customer): the sort column up to its value at that row, a range of the
-/// sort index, which a walk reads to its end and no further. Every row of
-/// equal value is within, so the rows are still the order's first ones.
-pub fn within_first(sort: &str, rows: u64) -> Condition {
-    use sea_orm::sea_query::{Order, SubQueryStatement};
+/// Rows among the first `rows` of the list in `sort` order, over every
+/// customer or over those meeting `among` (a scope part: an owner's): the
+/// sort column up to its value at that row, a range of the sort index,
+/// which a walk reads to its end and no further. Every row of equal value
+/// is within, so the rows are still the order's first ones; with fewer
+/// rows than `rows`, all are.
+pub fn within_first(sort: &str, rows: u64, among: Option<&Condition>) -> Condition {
+    use sea_orm::sea_query::{Alias, Func, Order, SubQueryStatement};
     let (column, descending, _) = sort_key(sort);
     let order = if descending { Order::Desc } else { Order::Asc };
-    let at = Query::select()
+    let mut first = Query::select();
+    first
         .column(column)
         .from(customers::Entity)
         .order_by(column, order)
-        .limit(1)
-        .offset(rows.saturating_sub(1))
+        .limit(Ord::max(rows, 1));
+    if let Some(among) = among {
+        first.cond_where(among.clone());
+    }
+    let w = Alias::new("w");
+    let last = Expr::col((w.clone(), column));
+    let at = Query::select()
+        .expr(if descending {
+            Func::min(last)
+        } else {
+            Func::max(last)
+        })
+        .from_subquery(first.to_owned(), w)
         .to_owned();
     let at = Expr::SubQuery(None, Box::new(SubQueryStatement::from(at)));
     let col = Expr::col((customers::Entity, column));
