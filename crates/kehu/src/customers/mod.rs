@@ -1931,9 +1931,7 @@ async fn tier_page(
                     .clone()
                     .filter(part.clone())
                     .filter(cond.clone());
-                // Only a name order gathers a text inside an owner's part
-                // (names start with the city); by time it is spread.
-                if let Some(rows) = bound.filter(|_| store::gathers_text(sort)) {
+                if let Some(rows) = bound {
                     q = q.filter(store::within_first(sort, rows, Some(part)));
                 }
                 each.push(store::rows(&state.reads, store::order(q, sort), 0, skip + rest).await?);
@@ -1941,7 +1939,9 @@ async fn tier_page(
             Ok(store::merge_sorted(each, sort, skip, rest))
         }
     };
-    let Some(walk) = walk else {
+    // Only a name order gathers a text inside an owner's part (names start
+    // with the city); by time it is spread, and each part's walk is short.
+    let Some(walk) = walk.filter(|_| merged.is_none() || store::gathers_text(sort)) else {
         return walked(None).await;
     };
     let found = walked(Some(walk.rows)).await?;
