@@ -46,7 +46,7 @@ impl MigrationTrait for Migration {
 }
 
 /// Empties the index and writes every customer's terms again, today's
-/// (migration m0011 runs it again when the terms gain a kind).
+/// (migrations m0011 and m0013 run it again when the terms gain a kind).
 pub(super) async fn write_again(m: &SchemaManager<'_>) -> Result<(), DbErr> {
     let db = m.get_connection();
     let postgres = m.get_database_backend() == sea_orm::DbBackend::Postgres;

@@ -14,6 +14,7 @@ mod m0009_customer_search_scope;
 mod m0010_customer_search_by_owner;
 mod m0011_customer_search_name_starts;
 mod m0012_customer_owner_name_index;
+mod m0013_customer_search_runs_of_four;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_customer_search_by_owner::Migration),
             Box::new(m0011_customer_search_name_starts::Migration),
             Box::new(m0012_customer_owner_name_index::Migration),
+            Box::new(m0013_customer_search_runs_of_four::Migration),
         ]
     }
 }

@@ -1641,7 +1641,7 @@ struct Starts {
     /// When they are common, their page walks the sort index.
     walk: Option<Walk>,
     /// Their terms, when they are common and these count them exactly (a
-    /// start of up to three characters, and no filter the index does not
+    /// start of up to four characters, and no filter the index does not
     /// hold); few are counted on their rows.
     counted: Option<store::TermQuery>,
 }
@@ -1649,7 +1649,7 @@ struct Starts {
 /// How many matches start with the text, when there are no more than
 /// `skip` (a page past them): on the index when it counts them exactly;
 /// else on the rows of the index's candidates (a longer text's first
-/// three characters may be common while the text starts few names), and
+/// four characters may be common while the text starts few names), and
 /// only past [`MAX_SORTED_MATCHES`] candidates on the rows in scope.
 async fn starts_up_to(
     state: &AppState,
@@ -1788,14 +1788,30 @@ async fn filtered_plan(
                 text_plan(state, &terms, row, whole, limit, cap).await?
             }
             model::SearchQuery::Name { terms, text } => {
-                // A longer text's start is looked up by its first three
+                // A longer text's start is looked up by its first four
                 // characters alone (one term, cheap) and checked on the row.
                 let (start, whole) = model::name_start_term(&text);
                 let start_terms = store::TermQuery::default()
                     .all([start])
                     .and(holders.clone());
                 let row = store::name_starts(backend, &text);
-                let found = start_terms.ids_up_to(&state.reads, limit).await?;
+                let contains = store::name_contains(backend, &text);
+                // Up to four characters the terms say what the row does;
+                // longer, a name may hold every run of four but not the text.
+                let text_whole = text.chars().count() <= model::NAME_TERM_CHARS;
+                let holders = holders.clone();
+                let plan = async {
+                    let terms = if text_whole || backend != sea_orm::DbBackend::Postgres {
+                        terms
+                    } else {
+                        rarest(state, terms, limit).await?
+                    };
+                    let terms = store::TermQuery::default().all(terms).and(holders);
+                    text_plan(state, &terms, contains, text_whole, limit, cap).await
+                };
+                // The starts and the text are two reads of the index, side by side.
+                let (found, plan) =
+                    tokio::try_join!(start_terms.ids_up_to(&state.reads, limit), plan)?;
                 starts = if found.is_empty() {
                     None
                 } else if (found.len() as u64) < limit {
@@ -1821,17 +1837,7 @@ async fn filtered_plan(
                         }),
                     })
                 };
-                let row = store::name_contains(backend, &text);
-                // Up to three characters the terms say what the row does;
-                // longer, a name may hold every run of three but not the text.
-                let whole = text.chars().count() <= model::NAME_TERM_CHARS;
-                let terms = if whole || backend != sea_orm::DbBackend::Postgres {
-                    terms
-                } else {
-                    rarest(state, terms, limit).await?
-                };
-                let terms = store::TermQuery::default().all(terms).and(holders.clone());
-                text_plan(state, &terms, row, whole, limit, cap).await?
+                plan
             }
         };
         known_total = plan.total.filter(|_| !overdue);

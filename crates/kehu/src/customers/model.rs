@@ -14,9 +14,10 @@
 //! | term | value | written for |
 //! |---|---|---|
 //! | `n:<c1><c2>` | two consecutive characters of [`search_text`] of the name | every bigram of the full name and of the short name |
-//! | `g:<c1><c2><c3>` | three consecutive characters ([`NAME_TERM_CHARS`]) | every run of three of both names |
+//! | `g:<c1><c2><c3>` | three consecutive characters | every run of three of both names |
+//! | `q:<c1>…<c4>` | four consecutive characters ([`NAME_TERM_CHARS`]) | every run of four of both names |
 //! | `c:<c>` | one character of [`search_text`] of the name | every character of both names |
-//! | `a:<start>` | the first 1 to 3 characters ([`NAME_TERM_CHARS`]) | the start of both names: the names that start with what was typed rank first ([`name_start_term`]) |
+//! | `a:<start>` | the first 1 to 4 characters ([`NAME_TERM_CHARS`]) | the start of both names: the names that start with what was typed rank first ([`name_start_term`]) |
 //! | `y:<letters>` | the first 1 to 8 letters of a reading, e.g. `y:bjsy`, `y:beijings` | initials (助记码) and full pinyin of every reading variant of [`pinyin_keys`], both names |
 //! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
 //! | `k:<start>` | the first 7 and the first 8 characters of the credit code ([`credit_term`]) | a customer with a credit code |
@@ -40,9 +41,10 @@
 //! - `Pinyin(s)`: a reading of a name starts with `s`: the term `y:<s>`
 //!   ([`pinyin_term`]; past eight letters the row's `pinyin_text` decides).
 //! - `Name { terms, text }`: the full or the short name contains `text`.
-//!   `terms` (one character's `c:`, two characters' `n:`, or every run of
-//!   three typed, `g:`) are what every such name holds: the index finds
-//!   the candidates, and up to three characters they are the answer, count
+//!   `terms` (one character's `c:`, two characters' `n:`, three
+//!   characters' `g:`, four characters' `q:`, or every run of four of a
+//!   longer text) are what every such name holds: the index finds the
+//!   candidates, and up to four characters they are the answer, count
 //!   included; a longer text is also checked on the row. An empty `text`
 //!   means "no name filter".
 //!

@@ -19,8 +19,9 @@ pub enum SearchQuery {
     /// Lowercase ASCII letters: a reading of a name starts with them.
     Pinyin(String),
     /// Name search, a substring of the full or short name: `terms` are
-    /// what every such name holds (one character's `c:` term, two
-    /// characters' `n:` term, or each run of three, `g:`); `text` the
+    /// what every such name holds (the one term of a text of up to
+    /// [`NAME_TERM_CHARS`] characters, [`run_term`], or each run of four
+    /// of a longer one, `q:`); `text` the
     /// [`super::search_text`] typed.
     Name { terms: Vec<String>, text: String },
 }
@@ -38,27 +39,33 @@ pub const CREDIT_TERM_CHARS: usize = 8;
 /// looks its first letters up and checks the rest on the row.
 pub const PINYIN_TERM_LETTERS: usize = 8;
 
-/// The longest run of a name's characters that is one term (`g:`): a
-/// name query up to this long is answered by the index alone; a longer
-/// one holds all its runs and is checked on the row.
-pub const NAME_TERM_CHARS: usize = 3;
+/// The longest run of a name's characters that is one term (`q:`): a
+/// name query up to this long is answered by the index alone, count
+/// included; a longer one holds all its runs and is checked on the row.
+/// Four, because people type four-character words (有限公司, 化工有限) and a
+/// common one's exact count would otherwise test thousands of rows.
+pub const NAME_TERM_CHARS: usize = 4;
 
-/// `n:` terms of a name (each pair of consecutive characters), `g:` terms
-/// (each run of three), `c:` terms (each character) and `a:` terms (its
-/// first one to [`NAME_TERM_CHARS`] characters).
+/// The term of a run of one to [`NAME_TERM_CHARS`] consecutive characters:
+/// `c:` one, `n:` two, `g:` three, `q:` four.
+fn run_term(run: &[char]) -> String {
+    let kind = match run.len() {
+        1 => "c",
+        2 => "n",
+        3 => "g",
+        _ => "q",
+    };
+    format!("{kind}:{}", run.iter().collect::<String>())
+}
+
+/// The terms of every run of a name's characters up to [`NAME_TERM_CHARS`]
+/// ([`run_term`]), and `a:` terms (its first one to [`NAME_TERM_CHARS`]
+/// characters).
 fn name_terms(text: &str, out: &mut BTreeSet<String>) {
     let chars: Vec<char> = text.chars().collect();
     for n in 1..=NAME_TERM_CHARS.min(chars.len()) {
         out.insert(format!("a:{}", chars[..n].iter().collect::<String>()));
-    }
-    for w in chars.windows(2) {
-        out.insert(format!("n:{}{}", w[0], w[1]));
-    }
-    for w in chars.windows(NAME_TERM_CHARS) {
-        out.insert(format!("g:{}", w.iter().collect::<String>()));
-    }
-    for c in &chars {
-        out.insert(format!("c:{c}"));
+        out.extend(chars.windows(n).map(run_term));
     }
 }
 
@@ -307,12 +314,11 @@ pub fn query_terms(q: &str) -> SearchQuery {
     let mut terms: Vec<String> = Vec::new();
     match chars.len() {
         0 => {}
-        1 => terms.push(format!("c:{}", chars[0])),
-        2 => terms.push(format!("n:{}{}", chars[0], chars[1])),
-        // Longer: every three characters, each rarer than two.
+        n if n <= NAME_TERM_CHARS => terms.push(run_term(&chars)),
+        // Longer: every run of four, each rarer than a shorter one.
         _ => {
             for w in chars.windows(NAME_TERM_CHARS) {
-                let term = format!("g:{}", w.iter().collect::<String>());
+                let term = run_term(w);
                 if !terms.contains(&term) {
                     terms.push(term);
                 }
@@ -339,12 +345,12 @@ mod tests {
         assert_eq!(cols.name_text, "北京石油有限公司 北京石油");
         assert!(cols.pinyin_text.contains(" bjsy"), "{cols:?}");
         assert!(cols.pinyin_text.contains(" beijingshiyouyouxiangongsi"));
-        // Every y: term starts a reading, every n:, g: and c: term is in a
+        // Every y: term starts a reading, every n:, g:, q: and c: term is in a
         // name, every a: term starts one.
         for term in search_terms("曾记食品厂", Some("ＴＣＬ")) {
             let cols = search_columns("曾记食品厂", Some("ＴＣＬ"));
             match term.split_once(':') {
-                Some(("n" | "c" | "g", v)) => assert!(cols.name_text.contains(v), "{term}"),
+                Some(("n" | "c" | "g" | "q", v)) => assert!(cols.name_text.contains(v), "{term}"),
                 Some(("y", v)) => assert!(cols.pinyin_text.contains(&format!(" {v}")), "{term}"),
                 Some(("a", v)) => assert!(
                     format!(" {}", cols.name_text).contains(&format!(" {v}")),
@@ -380,6 +386,8 @@ mod tests {
             "n:公司",
             "g:北京石",
             "g:限公司",
+            "q:北京石油",
+            "q:有限公司",
             "c:司",
             "c:油",
             "y:b",
@@ -397,16 +405,23 @@ mod tests {
     }
 
     #[test]
-    fn the_start_of_each_name_is_a_term_up_to_three_characters() {
+    fn the_start_of_each_name_is_a_term_up_to_four_characters() {
         let terms = search_terms("北京石油有限公司", Some("京油"));
-        for t in ["a:北", "a:北京", "a:北京石", "a:京", "a:京油"] {
+        for t in ["a:北", "a:北京", "a:北京石", "a:北京石油", "a:京", "a:京油"] {
             assert!(terms.contains(&t.to_string()), "{t} missing from {terms:?}");
         }
-        assert!(!terms.iter().any(|t| t == "a:北京石油" || t == "a:石"));
+        assert!(!terms.iter().any(|t| t == "a:北京石油有" || t == "a:石"));
         // What a query looks up: its start, and whether that is all of it.
         assert_eq!(name_start_term("北京"), ("a:北京".to_string(), true));
         assert_eq!(name_start_term("北京石"), ("a:北京石".to_string(), true));
-        assert_eq!(name_start_term("北京石油"), ("a:北京石".to_string(), false));
+        assert_eq!(
+            name_start_term("北京石油"),
+            ("a:北京石油".to_string(), true)
+        );
+        assert_eq!(
+            name_start_term("北京石油有"),
+            ("a:北京石油".to_string(), false)
+        );
         assert_eq!(name_start_term("tcl"), ("a:tcl".to_string(), true));
     }
 
@@ -454,7 +469,7 @@ mod tests {
         for (full, short) in names {
             for t in search_terms(full, short) {
                 let (prefix, value) = t.split_once(':').unwrap_or(("", ""));
-                assert!(["n", "g", "c", "y", "a"].contains(&prefix), "{t}");
+                assert!(["n", "g", "q", "c", "y", "a"].contains(&prefix), "{t}");
                 assert!(!value.is_empty(), "{t}");
                 assert!(
                     value.chars().all(char::is_alphanumeric),
@@ -591,35 +606,36 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(
-            query_terms("北京石油"),
-            name(&["g:北京石", "g:京石油"], "北京石油")
-        );
+        assert_eq!(query_terms("北京石油"), name(&["q:北京石油"], "北京石油"));
         assert_eq!(
             query_terms(" 北京 石油（ "),
-            name(&["g:北京石", "g:京石油"], "北京石油")
+            name(&["q:北京石油"], "北京石油")
+        );
+        assert_eq!(
+            query_terms("北京石油化工"),
+            name(&["q:北京石油", "q:京石油化", "q:石油化工"], "北京石油化工")
         );
         assert_eq!(query_terms("油"), name(&["c:油"], "油"));
         assert_eq!(query_terms("哈哈哈"), name(&["g:哈哈哈"], "哈哈哈"));
         assert_eq!(
             query_terms("TCL科技"),
-            name(&["g:tcl", "g:cl科", "g:l科技"], "tcl科技")
+            name(&["q:tcl科", "q:cl科技"], "tcl科技")
         );
         // Han characters make it a name even when digits follow.
         assert_eq!(
             query_terms("北京13812345678"),
             SearchQuery::Name {
-                terms: query_terms_trigrams("北京13812345678"),
+                terms: query_terms_runs("北京13812345678"),
                 text: "北京13812345678".into()
             }
         );
     }
 
-    fn query_terms_trigrams(s: &str) -> Vec<String> {
+    fn query_terms_runs(s: &str) -> Vec<String> {
         let chars: Vec<char> = s.chars().collect();
         chars
-            .windows(3)
-            .map(|w| format!("g:{}", w.iter().collect::<String>()))
+            .windows(4)
+            .map(|w| format!("q:{}", w.iter().collect::<String>()))
             .collect()
     }
 
@@ -631,8 +647,12 @@ mod tests {
         assert_eq!(query_terms("123"), name(&["g:123"], "123"));
         assert_eq!(query_terms("有限"), name(&["n:有限"], "有限"));
         assert_eq!(query_terms("限"), name(&["c:限"], "限"));
+        assert_eq!(query_terms("哈哈哈哈"), name(&["q:哈哈哈哈"], "哈哈哈哈"));
         // A run that repeats is looked up once.
-        assert_eq!(query_terms("哈哈哈哈"), name(&["g:哈哈哈"], "哈哈哈哈"));
+        assert_eq!(
+            query_terms("哈哈哈哈哈"),
+            name(&["q:哈哈哈哈"], "哈哈哈哈哈")
+        );
     }
 
     #[test]
