@@ -1761,8 +1761,14 @@ async fn filtered_plan(
                 let phones = may_see_phones(&state.policy().policy.customers, actor);
                 let phone_prefix = format!("t:{digits}");
                 if phones {
+                    // Read first, as a list: joined to the page's ids as a
+                    // subquery, PostgreSQL tested the term on every term row
+                    // of each customer (12 ms for 13) instead of looking it up.
                     let exact = store::TermQuery::default().all([phone_prefix.clone()]);
-                    first = Some(store::id_in(exact.ids(backend)));
+                    let ids = exact
+                        .ids_up_to(&state.reads, store::MAX_EXACT_MATCHES)
+                        .await?;
+                    first = Some(store::id_among(backend, &ids));
                 }
                 let (credit, whole) = model::credit_term(&digits);
                 let mut row = sea_orm::Condition::any().add(store::starts_with(
@@ -1928,7 +1934,7 @@ async fn tier_page(
                 if let Some(rows) = bound {
                     q = q.filter(store::within_first(sort, rows, None));
                 }
-                return store::rows(&state.reads, store::order(q, sort), skip, rest).await;
+                return store::sorted_rows(&state.reads, q, sort, skip, rest).await;
             };
             let mut each = Vec::with_capacity(parts.len());
             for part in parts {
@@ -1940,7 +1946,7 @@ async fn tier_page(
                 if let Some(rows) = bound {
                     q = q.filter(store::within_first(sort, rows, Some(part)));
                 }
-                each.push(store::rows(&state.reads, store::order(q, sort), 0, skip + rest).await?);
+                each.push(store::sorted_rows(&state.reads, q, sort, 0, skip + rest).await?);
             }
             Ok(store::merge_sorted(each, sort, skip, rest))
         }
@@ -1972,7 +1978,7 @@ async fn tier_page(
             .clone()
             .filter(cond)
             .filter(store::id_among(backend, ids));
-        return store::rows(&state.reads, store::order(q, sort), skip, rest).await;
+        return store::sorted_rows(&state.reads, q, sort, skip, rest).await;
     }
     walked(None).await
 }

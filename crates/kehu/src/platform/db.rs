@@ -56,9 +56,15 @@ pub const MMAP_BYTES: i64 = 1 << 40;
 /// PostgreSQL's settings for Kehu's short statements: no JIT compilation,
 /// which the planner starts for any plan it guesses costly and which cost
 /// a search 25–60 ms before its first row (measured at a million
-/// customers), far more than the statements it compiles save.
+/// customers), far more than the statements it compiles save; and a plan
+/// made for each statement's own values: after five runs of a prepared
+/// statement PostgreSQL may keep one generic plan for every value, and a
+/// search's plan depends on how many customers hold its term (one or
+/// 860,000): a generic plan took a phone prefix's exact matches 6 → 106 ms.
 fn postgres_settings(opts: &mut ConnectOptions) {
-    opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
+    opts.map_sqlx_postgres_opts(|o| {
+        o.options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")])
+    });
 }
 
 /// Opens the one connection of a PostgreSQL writer that runs on a runtime
@@ -83,8 +89,20 @@ fn options(url: &str) -> ConnectOptions {
 }
 
 /// Applies every pending migration; safe to call on every start.
+///
+/// On PostgreSQL an upgrade that applied any is followed by `VACUUM
+/// (ANALYZE)`: a migration may write a table again (m0013 wrote 13 million
+/// search terms at a million customers), and until its visibility map is
+/// set every index-only scan reads the rows too: searches 2–3× slower at
+/// p50 and 150 ms to a second at p99, until autovacuum came. The vacuum
+/// took 9 s there.
 pub async fn migrate(db: &Db) -> Result<(), DbErr> {
+    let applied = Migrator::get_pending_migrations(db).await?.len();
     Migrator::up(db, None).await?;
+    if applied > 0 && db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("VACUUM (ANALYZE)").await?;
+        return Ok(());
+    }
     refresh_statistics(db).await
 }
 
