@@ -56,15 +56,9 @@ pub const MMAP_BYTES: i64 = 1 << 40;
 /// PostgreSQL's settings for Kehu's short statements: no JIT compilation,
 /// which the planner starts for any plan it guesses costly and which cost
 /// a search 25–60 ms before its first row (measured at a million
-/// customers), far more than the statements it compiles save; and a plan
-/// made for each statement's own values: after five runs of a prepared
-/// statement PostgreSQL may keep one generic plan for every value, and a
-/// search's plan depends on how many customers hold its term (one or
-/// 860,000): a generic plan took a phone prefix's exact matches 6 → 106 ms.
+/// customers), far more than the statements it compiles save.
 fn postgres_settings(opts: &mut ConnectOptions) {
-    opts.map_sqlx_postgres_opts(|o| {
-        o.options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")])
-    });
+    opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
 }
 
 /// Opens the one connection of a PostgreSQL writer that runs on a runtime
