@@ -104,7 +104,7 @@ async fn fill(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
         ("group_concat(phones, ', ')", "group_concat(user_id, ',')")
     };
     let sql = format!(
-        "SELECT c.id, c.full_name, c.short_name, c.credit_code, c.owner_id, c.customer_type, c.stage, \
+        "SELECT c.id, c.full_name, c.short_name, c.pinyin, c.credit_code, c.owner_id, c.customer_type, c.stage, \
          c.region, c.industry, c.grade, c.tags, \
          (SELECT {phones} FROM contacts WHERE customer_id = c.id) AS phones, \
          (SELECT {shares} FROM customer_shares WHERE customer_id = c.id) AS shares \
@@ -128,6 +128,7 @@ async fn fill(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
             let id: i64 = row.try_get("", "id")?;
             let full: String = row.try_get("", "full_name")?;
             let short: Option<String> = row.try_get("", "short_name")?;
+            let name_key: String = row.try_get("", "pinyin")?;
             let credit: Option<String> = row.try_get("", "credit_code")?;
             let owner: i64 = row.try_get("", "owner_id")?;
             let phones: Option<String> = row.try_get("", "phones")?;
@@ -145,6 +146,7 @@ async fn fill(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
             let terms = customer_terms(
                 &full,
                 short.as_deref(),
+                &name_key,
                 credit.as_deref(),
                 phones.split(", ").filter(|p| !p.is_empty()),
                 owner,

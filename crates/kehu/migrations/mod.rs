@@ -2,6 +2,26 @@
 //! engines get the same schema.
 use sea_orm_migration::prelude::*;
 
+/// A migration that writes every customer's search terms again, as
+/// migration m0010 does (`write_again`): for a change of what the terms are.
+macro_rules! terms_written_again {
+    () => {
+        #[derive(DeriveMigrationName)]
+        pub struct Migration;
+
+        #[sea_orm_migration::async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            fn use_transaction(&self) -> Option<bool> {
+                Some(true)
+            }
+
+            async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+                super::m0010_customer_search_by_owner::write_again(m).await
+            }
+        }
+    };
+}
+
 mod m0001_platform;
 mod m0002_customers;
 mod m0003_property;
@@ -15,6 +35,7 @@ mod m0010_customer_search_by_owner;
 mod m0011_customer_search_name_starts;
 mod m0012_customer_owner_name_index;
 mod m0013_customer_search_runs_of_four;
+mod m0014_customer_search_name_order;
 
 pub struct Migrator;
 
@@ -35,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_customer_search_name_starts::Migration),
             Box::new(m0012_customer_owner_name_index::Migration),
             Box::new(m0013_customer_search_runs_of_four::Migration),
+            Box::new(m0014_customer_search_name_order::Migration),
         ]
     }
 }

@@ -1269,8 +1269,8 @@ async fn the_index_is_written_again_from_the_rows_by_the_upgrade() -> R {
         "DELETE FROM customer_search"
     };
     db.execute_unprepared(empty).await?;
-    // The latest step that writes the index again (runs of four).
-    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version LIKE 'm0013%'")
+    // The latest step that writes the index again (name order stretches).
+    db.execute_unprepared("DELETE FROM seaql_migrations WHERE version LIKE 'm0014%'")
         .await?;
     assert_eq!(
         totals(&rep, &queries).await?,
@@ -1280,6 +1280,17 @@ async fn the_index_is_written_again_from_the_rows_by_the_upgrade() -> R {
     kehu::platform::db::migrate(&db).await?;
     assert_eq!(totals(&rep, &queries).await?, expect, "after");
     assert_eq!(totals(&other, &queries).await?, expect, "shared, after");
+    // Where the name lies in a list sorted by name: 宁波… is ningbohaitian….
+    for (term, held) in [("p:4ning", 1), ("p:6ningbo", 1), ("p:6ningbh", 0)] {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM customer_terms WHERE term = '{term}'"),
+            ))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no count"))?;
+        assert_eq!(row.try_get::<i64>("", "n")?, held, "{term}");
+    }
     Ok(())
 }
 
@@ -1656,24 +1667,39 @@ async fn a_text_gathered_at_the_end_of_the_name_order_still_pages_in_name_order(
             .await?;
         assert_eq!(st, StatusCode::CREATED, "{c}");
     }
-    // More matches than the drive limit: a common text, walked.
+    // More matches than the drive limit: a common text, walked, and found
+    // in the stretches of the name order that hold most of them (中山, and
+    // the largest others) and, for the rest, by the index.
     let mut gathered = Vec::new();
-    for i in 0..210 {
-        let full = format!("中山{i:03}灯饰有限公司");
+    let elsewhere = ["北京", "广州", "上海", "深圳", "天津"];
+    // More than twice the drive limit: sorting them all is not the cheaper way.
+    for i in 0..415 {
+        let (full, short) = match elsewhere.get(i) {
+            // Matched by the short name; the full name sorts elsewhere.
+            Some(city) => (
+                format!("{city}中山{i:03}照明有限公司"),
+                Some(format!("中山{i:03}照明")),
+            ),
+            None => (format!("中山{i:03}灯饰有限公司"), None),
+        };
         let (st, c) = rep
             .post(
                 "/api/v1/customers",
-                json!({"full_name": full, "customer_type": "dealer"}),
+                json!({"full_name": full, "short_name": short, "customer_type": "dealer"}),
             )
             .await?;
         assert_eq!(st, StatusCode::CREATED, "{c}");
         gathered.push(full);
     }
+    // In name order: by the full name's pinyin (created in order, so ties by id).
+    gathered.sort_by_cached_key(|full| kehu::customers::model::pinyin_keys(full).full);
+    assert!(gathered[0].starts_with("北京") && gathered[5].starts_with("中山005"));
     for q in ["中山", "zhongshan", "zs"] {
         for (sort, page, expected) in [
             ("name", 1, &gathered[..20]),
             ("name", 3, &gathered[40..60]),
-            ("-name", 1, &gathered[190..]),
+            ("-name", 1, &gathered[395..]),
+            ("-name", 21, &gathered[..15]),
         ] {
             let url = format!(
                 "/api/v1/customers?q={}&sort={sort}&page={page}&per_page=20",
@@ -1690,7 +1716,7 @@ async fn a_text_gathered_at_the_end_of_the_name_order_still_pages_in_name_order(
                 expected.reverse();
             }
             assert_eq!(names, expected, "{url}");
-            assert_eq!(found["total"], 210, "{url}");
+            assert_eq!(found["total"], 415, "{url}");
         }
     }
     Ok(())

@@ -678,6 +678,7 @@ fn terms_with_phones<'a>(
     model::customer_terms(
         &c.full_name,
         c.short_name.as_deref(),
+        &c.pinyin,
         c.credit_code.as_deref(),
         phones,
         c.owner_id,
@@ -1679,10 +1680,14 @@ async fn starts_up_to(
 struct Walk {
     /// The text with the scope and filters, for its matches' ids.
     terms: store::TermQuery,
-    /// How many rows of the sort order the walk reads at most.
-    rows: u64,
-    /// All of the terms' matches, when they were read already.
-    ids: Option<Vec<i64>>,
+    /// The drive limit ([`drive_limit`]): the walk reads at most twice
+    /// as many rows of the sort order, and a page sorts up to as many
+    /// matches by id.
+    limit: u64,
+    /// The terms' matches read already: the first of them, or all.
+    ids: Vec<i64>,
+    /// Whether `ids` are all of them.
+    all: bool,
 }
 
 /// The filtered query for a page and for its count, and the total when
@@ -1838,8 +1843,9 @@ async fn filtered_plan(
                         counted: (whole && !overdue).then(|| start_terms.clone()),
                         walk: Some(Walk {
                             terms: start_terms,
-                            rows: limit.saturating_mul(2),
-                            ids: None,
+                            limit,
+                            ids: found,
+                            all: false,
                         }),
                     })
                 };
@@ -1911,7 +1917,9 @@ async fn filtered_plan(
 /// far in its own order); when they gather elsewhere in
 /// that order (a city sorted by name), the index's matches are sorted
 /// instead, up to [`MAX_SORTED_MATCHES`]; only a text both commoner and
-/// gathered walks on.
+/// gathered walks on. By name, the stretches of the order that hold most
+/// matches ([`stretches_of`]) are found first, and when there are such,
+/// only they are walked.
 #[allow(clippy::too_many_arguments)]
 async fn tier_page(
     state: &AppState,
@@ -1925,62 +1933,138 @@ async fn tier_page(
 ) -> Result<Vec<customers::Model>> {
     let merged =
         parts.filter(|_| store::merges_parts(sort) && skip + rest <= store::MAX_MERGED_ROWS);
-    // With `bound`, each part (or the whole) only as far as its first `bound` rows.
-    let walked = |bound: Option<u64>| {
-        let cond = cond.clone();
-        async move {
-            let Some(parts) = merged else {
-                let mut q = plan.page.clone().filter(cond);
-                if let Some(rows) = bound {
-                    q = q.filter(store::within_first(sort, rows, None));
-                }
-                return store::sorted_rows(&state.reads, q, sort, skip, rest).await;
-            };
-            let mut each = Vec::with_capacity(parts.len());
-            for part in parts {
-                let mut q = plan
-                    .unscoped
-                    .clone()
-                    .filter(part.clone())
-                    .filter(cond.clone());
-                if let Some(rows) = bound {
-                    q = q.filter(store::within_first(sort, rows, Some(part)));
-                }
-                each.push(store::sorted_rows(&state.reads, q, sort, 0, skip + rest).await?);
+    // The rows that also meet `cond`, `take` of them after `skip`; with
+    // `bound`, each part (or the whole) only as far as its first `bound` rows.
+    let walked = |cond: sea_orm::Condition, bound: Option<u64>, skip: u64, rest: u64| async move {
+        let Some(parts) = merged else {
+            let mut q = plan.page.clone().filter(cond);
+            if let Some(rows) = bound {
+                q = q.filter(store::within_first(sort, rows, None));
             }
-            Ok(store::merge_sorted(each, sort, skip, rest))
+            return store::sorted_rows(&state.reads, q, sort, skip, rest).await;
+        };
+        let mut each = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mut q = plan
+                .unscoped
+                .clone()
+                .filter(part.clone())
+                .filter(cond.clone());
+            if let Some(rows) = bound {
+                q = q.filter(store::within_first(sort, rows, Some(part)));
+            }
+            each.push(store::sorted_rows(&state.reads, q, sort, 0, skip + rest).await?);
         }
+        Ok(store::merge_sorted(each, sort, skip, rest))
     };
     // Only a name order gathers a text inside an owner's part (names start
     // with the city); by time it is spread, and each part's walk is short.
     let Some(walk) = walk.filter(|_| merged.is_none() || store::gathers_text(sort)) else {
-        return walked(None).await;
+        return walked(cond, None, skip, rest).await;
     };
-    let found = walked(Some(walk.rows)).await?;
+    // The index's matches, up to as many as a page sorts.
+    let matches = || async {
+        Ok::<_, Error>(match walk.all {
+            true => std::borrow::Cow::Borrowed(walk.ids.as_slice()),
+            false => std::borrow::Cow::Owned(
+                walk.terms
+                    .ids_up_to(&state.reads, MAX_SORTED_MATCHES)
+                    .await?,
+            ),
+        })
+    };
+    let backend = state.db.get_database_backend();
+    let take = skip + rest;
+    // By name, the matches mostly in a few stretches of the order: those
+    // stretches walked, the few outside sorted, the lists merged. Tried
+    // before the walk from the start, which such matches would defeat.
+    if store::gathers_text(sort)
+        && take <= store::MAX_MERGED_ROWS
+        && let Some((stretches, outside)) = stretches_of(state, walk).await?
+    {
+        let mut lists = Vec::with_capacity(stretches.len() + 1);
+        if !outside.is_empty() {
+            let q = plan
+                .page
+                .clone()
+                .filter(cond.clone())
+                .filter(store::id_among(backend, &outside));
+            lists.push(store::sorted_rows(&state.reads, q, sort, 0, take).await?);
+        }
+        for stretch in &stretches {
+            let within = sea_orm::Condition::all()
+                .add(cond.clone())
+                .add(store::in_stretch(stretch));
+            lists.push(walked(within, None, 0, take).await?);
+        }
+        return Ok(store::merge_sorted(lists, sort, skip, rest));
+    }
+    let bound = walk.limit.saturating_mul(2);
+    let found = walked(cond.clone(), Some(bound), skip, rest).await?;
     if found.len() as u64 == rest {
         return Ok(found);
     }
-    let read;
-    let ids = match &walk.ids {
-        Some(ids) => ids,
-        None => {
-            read = walk
-                .terms
-                .ids_up_to(&state.reads, MAX_SORTED_MATCHES)
-                .await?;
-            &read
-        }
-    };
+    let ids = matches().await?;
     if (ids.len() as u64) < MAX_SORTED_MATCHES {
-        let backend = state.db.get_database_backend();
         let q = plan
             .page
             .clone()
             .filter(cond)
-            .filter(store::id_among(backend, ids));
+            .filter(store::id_among(backend, &ids));
         return store::sorted_rows(&state.reads, q, sort, skip, rest).await;
     }
-    walked(None).await
+    walked(cond, None, skip, rest).await
+}
+
+/// How many of a text's matches [`stretches_of`] reads the name order keys of.
+const NAME_SAMPLE: usize = 256;
+
+/// The most stretches of the name order a page walks for one text.
+const MAX_STRETCHES: usize = 4;
+
+/// The stretches of the name order ([`model::name_stretches`]) that hold
+/// the walk's matches but for a few, and those few, which the index finds
+/// as the matches that hold none of the stretches' terms, and which the
+/// page sorts by id: no more than twice the walk's drive limit (as many as
+/// a rare text's page sorts, twice: short names that match lie all over
+/// the order, 1,791 of 唐山's 16,678 `ts`, and sorting them costs a
+/// tenth of sorting all). The stretches are chosen from a sample of the
+/// matches the walk has read (the first of them, when not all: a team's
+/// are its first owners', whose cities are the team's). `None` when the
+/// matches spread, or the few are more.
+async fn stretches_of(
+    state: &AppState,
+    walk: &Walk,
+) -> Result<Option<(Vec<model::NameStretch>, Vec<i64>)>> {
+    let ids = &walk.ids;
+    let outside = usize::try_from(walk.limit.saturating_mul(2)).unwrap_or(usize::MAX);
+    if walk.all && ids.len() <= outside {
+        return Ok(None);
+    }
+    let step = (ids.len() / NAME_SAMPLE).max(1);
+    let sample: Vec<i64> = ids
+        .iter()
+        .step_by(step)
+        .take(NAME_SAMPLE)
+        .copied()
+        .collect();
+    let keys = store::name_keys(&state.reads, &sample).await?;
+    // As many of the sample outside as would be `outside` of all (of
+    // at least as many as were read).
+    let allowed = keys.len() * outside / ids.len().max(1);
+    let Some(stretches) = model::name_stretches(&keys, MAX_STRETCHES, allowed) else {
+        return Ok(None);
+    };
+    let few = walk
+        .terms
+        .clone()
+        .none(stretches.iter().map(|s| s.term.clone()))
+        .ids_up_to(&state.reads, outside as u64 + 1)
+        .await?;
+    if few.len() > outside {
+        return Ok(None);
+    }
+    Ok(Some((stretches, few)))
 }
 
 /// The run of a longer name text that the fewest customers hold (each
@@ -2089,9 +2173,10 @@ async fn text_plan(
         driven: false,
         walk: Some(Walk {
             terms: terms.clone(),
-            rows: limit.saturating_mul(2),
+            limit,
             // Fewer than `reach`: every match.
-            ids: (found < reach).then_some(ids),
+            all: found < reach,
+            ids,
         }),
     })
 }

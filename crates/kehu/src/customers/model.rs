@@ -19,6 +19,7 @@
 //! | `c:<c>` | one character of [`search_text`] of the name | every character of both names |
 //! | `a:<start>` | the first 1 to 4 characters ([`NAME_TERM_CHARS`]) | the start of both names: the names that start with what was typed rank first ([`name_start_term`]) |
 //! | `y:<letters>` | the first 1 to 8 letters of a reading, e.g. `y:bjsy`, `y:beijings` | initials (助记码) and full pinyin of every reading variant of [`pinyin_keys`], both names |
+//! | `p:<n><start>` | the first `n` letters of the name order key (the full pinyin of the full name, `pinyin`), or all of a shorter key, for each `n` of [`NAME_ORDER_LETTERS`] | every customer whose key is letters and digits: which stretch of a list sorted by name it lies in ([`name_stretches`]) |
 //! | `t:<digits>` | [`phone_digits`] of a contact's phone | every phone of every contact |
 //! | `k:<start>` | the first 7 and the first 8 characters of the credit code ([`credit_term`]) | a customer with a credit code |
 //! | `o:<user id>` | the owner | written and rewritten with the owner |
@@ -62,6 +63,7 @@ mod completeness;
 mod credit_code;
 mod mnemonic;
 mod name;
+mod name_order;
 mod phone;
 mod search;
 
@@ -72,6 +74,7 @@ pub use credit_code::{
 };
 pub use mnemonic::{PinyinKeys, pinyin_keys};
 pub use name::{normalize_name, search_text};
+pub use name_order::{NAME_ORDER_LETTERS, NameStretch, name_order_terms, name_stretches};
 pub use phone::{PhoneError, mask_phone, normalize_phone, phone_digits};
 pub use search::{
     CREDIT_TERM_CHARS, Filters, MIN_PHONE_DIGITS, NAME_TERM_CHARS, PINYIN_TERM_LETTERS,

@@ -87,7 +87,8 @@ async fn scope_owners(db: &impl ConnectionTrait, scope: &Scope) -> Result<Option
 
 /// `scope` as disjoint conditions whose union is [`visible`]: one per owner
 /// (the user and the members of the teams it manages), and one for the
-/// customers shared with it that none of them owns; none for [`Scope::All`].
+/// customers shared with it that none of them owns (when any are shared
+/// with it); none for [`Scope::All`].
 /// Each owner's part is a range of the owner's index, which a page sorted
 /// by time or name reads in order; the one condition with its `OR`s is not.
 pub async fn scope_parts(
@@ -97,20 +98,27 @@ pub async fn scope_parts(
     let (Some(owners), Scope::Own { user_id, .. }) = (scope_owners(db, scope).await?, scope) else {
         return Ok(None);
     };
-    let shared = Query::select()
+    // The shared customers as a list: few, looked up by id. Given as a
+    // subquery, PostgreSQL walked a name range of every owner's customers
+    // for them (80 ms for a manager's stretch of 泉州 names).
+    let shared: Vec<i64> = customer_shares::Entity::find()
+        .select_only()
         .column(customer_shares::Column::CustomerId)
-        .from(customer_shares::Entity)
-        .and_where(Expr::col(customer_shares::Column::UserId).eq(*user_id))
-        .to_owned();
+        .filter(customer_shares::Column::UserId.eq(*user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
     let mut parts: Vec<Condition> = owners
         .iter()
         .map(|o| Condition::all().add(customers::Column::OwnerId.eq(*o)))
         .collect();
-    parts.push(
-        Condition::all()
-            .add(customers::Column::Id.in_subquery(shared))
-            .add(customers::Column::OwnerId.is_not_in(owners)),
-    );
+    if !shared.is_empty() {
+        parts.push(
+            Condition::all()
+                .add(id_among(db.get_database_backend(), &shared))
+                .add(customers::Column::OwnerId.is_not_in(owners)),
+        );
+    }
     Ok(Some(parts))
 }
 
@@ -134,8 +142,9 @@ pub fn gathers_text(sort: &str) -> bool {
     matches!(sort_key(sort).0, customers::Column::Pinyin)
 }
 
-/// Rows from parts each sorted in `sort` order (see [`merges_parts`]),
-/// merged in that order: `take` of them after `skip`.
+/// Rows from parts each sorted in `sort` order (see [`merges_parts`], and
+/// stretches of the name order), merged in that order: `take` of them
+/// after `skip`.
 pub fn merge_sorted(
     parts: Vec<Vec<customers::Model>>,
     sort: &str,
@@ -152,6 +161,8 @@ pub fn merge_sorted(
         };
         if descending { ord.reverse() } else { ord }
     });
+    // Parts are disjoint; a row in two lists would be shown twice.
+    all.dedup_by_key(|c| c.id);
     all.into_iter()
         .skip(usize::try_from(skip).unwrap_or(usize::MAX))
         .take(usize::try_from(take).unwrap_or(usize::MAX))
@@ -444,6 +455,8 @@ pub async fn display_names(
 pub struct TermQuery {
     groups: Groups,
     scope: Option<IndexScope>,
+    /// Terms a customer must hold none of.
+    excluded: Vec<String>,
 }
 
 /// Groups of terms: a customer holds one term of each.
@@ -477,6 +490,7 @@ pub async fn scope_query(db: &impl ConnectionTrait, scope: &Scope) -> Result<Ter
             owners,
             user_id: *user_id,
         }),
+        excluded: Vec::new(),
     })
 }
 
@@ -504,6 +518,14 @@ impl TermQuery {
     pub fn and(mut self, other: TermQuery) -> TermQuery {
         self.groups.extend(other.groups);
         self.scope = self.scope.or(other.scope);
+        self.excluded.extend(other.excluded);
+        self
+    }
+
+    /// None of `terms` (a query that has a group: the index reads the
+    /// groups' matches and leaves out those that hold one).
+    pub fn none(mut self, terms: impl IntoIterator<Item = String>) -> TermQuery {
+        self.excluded.extend(terms);
         self
     }
 
@@ -530,22 +552,29 @@ impl TermQuery {
     }
 
     /// The FTS5 query of `groups`: joined by `AND`, terms in a group by
-    /// `OR`, each term a quoted string (`"` doubled), a prefix followed by `*`.
-    fn fts5(groups: &[Vec<(String, bool)>]) -> String {
-        groups
+    /// `OR`, each term a quoted string (`"` doubled), a prefix followed by
+    /// `*`; then `NOT` any of `excluded`.
+    fn fts5(groups: &[Vec<(String, bool)>], excluded: &[String]) -> String {
+        let group = |group: &[(String, bool)]| {
+            let terms: Vec<String> = group
+                .iter()
+                .map(|(t, prefix)| {
+                    let quoted = format!("\"{}\"", t.replace('"', "\"\""));
+                    if *prefix { quoted + " *" } else { quoted }
+                })
+                .collect();
+            format!("({})", terms.join(" OR "))
+        };
+        let all = groups
             .iter()
-            .map(|group| {
-                let terms: Vec<String> = group
-                    .iter()
-                    .map(|(t, prefix)| {
-                        let quoted = format!("\"{}\"", t.replace('"', "\"\""));
-                        if *prefix { quoted + " *" } else { quoted }
-                    })
-                    .collect();
-                format!("({})", terms.join(" OR "))
-            })
+            .map(|g| group(g))
             .collect::<Vec<_>>()
-            .join(" AND ")
+            .join(" AND ");
+        if excluded.is_empty() {
+            return all;
+        }
+        let none: Vec<(String, bool)> = excluded.iter().map(|t| (t.clone(), false)).collect();
+        format!("({all}) NOT {}", group(&none))
     }
 
     /// The parts the query is answered in: the groups each part matches and
@@ -581,9 +610,9 @@ impl TermQuery {
         }
         let mut parts = self.parts().into_iter().map(|(groups, owners)| {
             if backend == sea_orm::DbBackend::Sqlite {
-                fts5_part(&groups, owners)
+                fts5_part(&groups, &self.excluded, owners)
             } else {
-                postgres_part(&groups, owners)
+                postgres_part(&groups, &self.excluded, owners)
             }
         });
         let Some(mut all) = parts.next() else {
@@ -620,6 +649,7 @@ impl TermQuery {
 /// the owners' key ranges or outside them.
 fn fts5_part(
     groups: &[Vec<(String, bool)>],
+    excluded: &[String],
     owners: Owners,
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::Alias;
@@ -632,7 +662,7 @@ fn fts5_part(
     .from(Alias::new("customer_search"))
     .and_where(Expr::cust_with_values(
         "customer_search MATCH ?",
-        [TermQuery::fts5(groups)],
+        [TermQuery::fts5(groups, excluded)],
     ));
     match owners {
         Owners::Of(owners) => {
@@ -661,6 +691,7 @@ fn fts5_part(
 /// the planner walked every entry in customer order instead.)
 fn postgres_part(
     groups: &[Vec<(String, bool)>],
+    excluded: &[String],
     owners: Owners,
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, UnionType};
@@ -738,6 +769,11 @@ fn postgres_part(
         }
         for (i, group) in groups.iter().enumerate().skip(1) {
             q.and_where(Expr::exists(also(i, group)));
+        }
+        if !excluded.is_empty() {
+            let none: Vec<(String, bool)> = excluded.iter().map(|t| (t.clone(), false)).collect();
+            let i = groups.len() + first.len();
+            q.and_where(Expr::exists(also(i, &none)).not());
         }
         match all.as_mut() {
             None => all = Some(q),
@@ -927,6 +963,35 @@ pub async fn sorted_rows(
         .into_query();
     let page = customers::Entity::find().filter(customers::Column::Id.in_subquery(ids));
     rows(reads, order(page, sort), 0, limit).await
+}
+
+/// The name order keys (`pinyin`) of the customers `ids`, in no order.
+pub async fn name_keys(reads: &Reads, ids: &[i64]) -> Result<Vec<String>> {
+    use sea_orm::QueryTrait;
+    let backend = reads.backend();
+    let q = customers::Entity::find()
+        .select_only()
+        .column(customers::Column::Pinyin)
+        .filter(id_among(backend, ids))
+        .into_query();
+    let rows = reads.query_all(backend.build(&q), &[]).await?;
+    rows.iter()
+        .map(|r| r.get::<String>("pinyin").map_err(Error::from))
+        .collect()
+}
+
+/// The customers whose name order key lies in `stretch`: a range of the
+/// name index, as the stretch's `p:` term holds them.
+pub fn in_stretch(stretch: &model::NameStretch) -> Condition {
+    let key = customers::Column::Pinyin;
+    if stretch.whole {
+        return Condition::all().add(key.eq(stretch.start.clone()));
+    }
+    let mut range = Condition::all().add(key.gte(stretch.start.clone()));
+    if let Some(end) = stretch.end() {
+        range = range.add(key.lt(end));
+    }
+    range
 }
 
 /// The highest customer id: about how many customers there are, read from

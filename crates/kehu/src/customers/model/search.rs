@@ -188,12 +188,16 @@ impl Filters<'_> {
     }
 }
 
-/// Every index term of a customer: [`search_terms`] of its names, a `t:`
-/// term per phone, `k:` terms of its credit code's start, its owner's `o:` term, an `s:` term per user it is
-/// shared with and an `f:` term per filter value; deduplicated and sorted.
+/// Every index term of a customer: [`search_terms`] of its names, `p:`
+/// terms of where `name_key` (its stored `pinyin`, which a list sorted by
+/// name follows) lies in that order, a `t:` term per phone, `k:` terms of
+/// its credit code's start, its owner's `o:` term, an `s:` term per user it
+/// is shared with and an `f:` term per filter value; deduplicated and sorted.
+#[allow(clippy::too_many_arguments)]
 pub fn customer_terms<'a>(
     full_name: &str,
     short_name: Option<&str>,
+    name_key: &str,
     credit_code: Option<&str>,
     phones: impl Iterator<Item = &'a str>,
     owner_id: i64,
@@ -201,6 +205,7 @@ pub fn customer_terms<'a>(
     filters: Filters<'_>,
 ) -> Vec<String> {
     let mut terms = search_terms(full_name, short_name);
+    terms.extend(super::name_order_terms(name_key));
     terms.extend(credit_code.into_iter().flat_map(credit_terms));
     terms.extend(phones.map(phone_term));
     terms.push(owner_term(owner_id));
@@ -492,6 +497,7 @@ mod tests {
         let terms = customer_terms(
             "甲",
             None,
+            "jia",
             Some("91330200MA2AL5RX3K"),
             std::iter::empty(),
             7,
@@ -506,6 +512,8 @@ mod tests {
             "f:tag:e587bae58fa3",
             "o:7",
             "s:3",
+            "p:4jia",
+            "p:6jia",
             "k:9133020",
             "k:91330200",
         ] {
