@@ -7,8 +7,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use kehu::app::describe;
 use kehu::customers::io;
-use kehu::platform::app::{App, describe};
+use kehu::platform::app::App;
 use kehu::platform::audit::{self, AuditActor};
 use kehu::platform::auth::{self, FirstAdmin, NewUser, TeamInput, UserPatch};
 use kehu::platform::clock::Clock;
@@ -412,13 +413,13 @@ fn load_config(cli: &Cli, serve: Overrides) -> anyhow::Result<Config> {
 async fn open(cli: &Cli) -> anyhow::Result<App> {
     let mut config = load_config(cli, Overrides::default())?;
     config.policy = None;
-    App::open(config, Clock::system()).await
+    kehu::app::open(config, Clock::system()).await
 }
 
 /// What `serve` and `migrate` do first: create or migrate the database and create `admin` on
 /// an empty one, saying so (a generated password on standard error, once).
 async fn initialise(config: Config) -> anyhow::Result<App> {
-    let app = App::prepare(
+    let app = kehu::app::prepare(
         config,
         Clock::system(),
         std::env::var("KEHU_ADMIN_PASSWORD").ok(),

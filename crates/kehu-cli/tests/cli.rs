@@ -437,7 +437,7 @@ async fn import_and_export_customers() -> anyhow::Result<()> {
 async fn property_refusals_reach_the_command_line() -> anyhow::Result<()> {
     use kehu::property as p;
     let db = TestDb::new().await?;
-    let app = kehu::platform::app::App::prepare(
+    let app = kehu::app::prepare(
         db.config(),
         kehu::platform::clock::Clock::system(),
         Some("tangerine-ferry-58-orbit".into()),
@@ -707,7 +707,7 @@ async fn a_sales_manager_added_to_a_team_without_one_leads_it() -> anyhow::Resul
     let list = ok(&run(&db, &["team", "list"], None)?);
     assert!(list.contains("华东销售部\tmgr\n"), "{list}");
     // The manager sees the team's customers.
-    let app = kehu::platform::app::App::prepare(
+    let app = kehu::app::prepare(
         {
             let mut c = kehu::platform::config::Config::for_data_dir(db.data_dir.path());
             c.database_url = db.url.clone();

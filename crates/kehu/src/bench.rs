@@ -27,7 +27,6 @@ use serde::Serialize;
 
 use crate::customers::entity::customers;
 use crate::demo::{self, Rng};
-use crate::platform::app::App;
 use crate::platform::audit::AuditActor;
 use crate::platform::auth;
 use crate::platform::clock::Clock;
@@ -133,7 +132,7 @@ impl BenchDb {
 /// file's directory, migrating, creating `admin`), so a new one counts 0 and the demo data
 /// loaded next goes into a database the measuring server can sign in to.
 pub async fn customer_count(db: &BenchDb) -> anyhow::Result<u64> {
-    let app = App::prepare(db.config.clone(), Clock::system(), None).await?;
+    let app = crate::app::prepare(db.config.clone(), Clock::system(), None).await?;
     let n = customers::Entity::find().count(&app.state.db).await?;
     app.state.db.clone().close().await?;
     Ok(n)
@@ -147,7 +146,7 @@ pub async fn load_in_process(
     seed: u64,
     progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> anyhow::Result<demo::DemoReport> {
-    let app = App::prepare(db.config.clone(), Clock::system(), None).await?;
+    let app = crate::app::prepare(db.config.clone(), Clock::system(), None).await?;
     let opts = demo::DemoOptions {
         customers,
         seed,
@@ -477,7 +476,7 @@ pub async fn measure(
     opts: &BenchOptions,
     log: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<BenchReport> {
-    let app = App::prepare(db.config.clone(), Clock::system(), None).await?;
+    let app = crate::app::prepare(db.config.clone(), Clock::system(), None).await?;
     let state = app.state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -4,6 +4,7 @@
 
 rust_i18n::i18n!("locales", fallback = "zh-CN");
 
+pub mod app;
 pub mod bench;
 pub mod customers;
 pub mod demo;
@@ -14,4 +15,5 @@ pub mod policy;
 pub mod property;
 pub mod testing;
 
-pub use platform::app::{App, serve};
+pub use app::serve;
+pub use platform::app::App;

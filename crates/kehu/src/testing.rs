@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 
 use sea_orm::{ConnectionTrait, Database};
 
-use crate::platform::app::App;
 use crate::platform::clock::Clock;
 use crate::platform::config::Config;
 use crate::platform::state::AppState;
@@ -127,7 +126,8 @@ impl TestServer {
         let db = TestDb::new().await?;
         let mut config = db.config();
         configure(&mut config);
-        let app = App::prepare(config, clock.clone(), Some(ADMIN_PASSWORD.to_owned())).await?;
+        let app =
+            crate::app::prepare(config, clock.clone(), Some(ADMIN_PASSWORD.to_owned())).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let router = app.router();

@@ -783,7 +783,7 @@ async fn a_customers_history_reads_in_the_policys_words_and_peoples_names() -> R
 
 #[test]
 fn the_openapi_document_declares_what_the_server_takes() -> R {
-    let doc = serde_json::to_value(kehu::platform::http::openapi())?;
+    let doc = serde_json::to_value(kehu::app::openapi())?;
     // Every path parameter is in its path; list filters are query parameters.
     let mut declared_in_query = 0;
     for (path, ops) in doc["paths"].as_object().into_iter().flatten() {

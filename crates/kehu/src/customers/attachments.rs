@@ -121,7 +121,7 @@ pub(crate) struct Checked {
 }
 
 /// Checks kind, size, type and content against the policy, reporting every
-/// problem. `fixed_kind`: the kind is chosen by code (a property document),
+/// problem. `fixed_kind`: the kind is chosen by code (a document another capability files),
 /// so a policy written before that kind existed does not refuse it.
 pub(crate) fn check(
     policy: &crate::policy::CustomerPolicy,

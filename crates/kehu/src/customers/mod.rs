@@ -41,6 +41,27 @@ use crate::platform::state::AppState;
 use crate::policy::store::PolicyInForce;
 use crate::policy::{CustomerPolicy, Policy};
 
+/// What the customer archive plugs into the platform (listed in `crate::app`).
+pub struct Customers;
+
+impl crate::platform::capability::Capability for Customers {
+    fn api(&self) -> utoipa_axum::router::OpenApiRouter<AppState> {
+        api::routes()
+    }
+
+    fn pages(&self) -> axum::Router<AppState> {
+        pages::routes()
+    }
+
+    fn tasks<'a>(
+        &'a self,
+        state: &'a AppState,
+        actor: &'a Actor,
+    ) -> crate::platform::capability::Pending<'a, Vec<crate::platform::http::shell::Task>> {
+        Box::pin(tasks_for(state, actor))
+    }
+}
+
 // ------------------------------------------------------------------ scope
 
 /// What the actor may see: everything for admins and the roles the policy
@@ -1298,18 +1319,15 @@ pub(crate) type CreateQueue = GroupCommit<CreateJob, customers::Model>;
 /// multi-row statements, so a few hundred stay well within a millisecond's work.
 const CREATE_BATCH: usize = 256;
 
-fn create_queue(state: &AppState) -> Result<&CreateQueue> {
-    if let Some(q) = state.customer_creates.get() {
-        return Ok(q);
-    }
-    let q = GroupCommit::start(
-        state.db.clone(),
-        &state.config.database_url(),
-        CREATE_BATCH,
-        Arc::new(|txn, jobs| Box::pin(insert_jobs(txn, jobs))),
-    )?;
-    // Two first creates may race here; the loser's queue is dropped unused.
-    Ok(state.customer_creates.get_or_init(|| q))
+fn create_queue(state: &AppState) -> Result<Arc<CreateQueue>> {
+    state.slot(|| {
+        GroupCommit::start(
+            state.db.clone(),
+            &state.config.database_url(),
+            CREATE_BATCH,
+            Arc::new(|txn, jobs| Box::pin(insert_jobs(txn, jobs))),
+        )
+    })
 }
 
 /// Writes a batch of creates: one [`insert_new`] per run of jobs by the same

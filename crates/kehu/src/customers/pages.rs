@@ -430,9 +430,8 @@ struct DetailPage {
     shares: Vec<UserRef>,
     staff: Vec<UserRef>,
     attachments: Vec<super::attachments::AttachmentView>,
-    /// The customer's property in the factory (SPEC §4).
-    property: Vec<crate::property::ItemView>,
-    can_notice: bool,
+    /// Other capabilities' sections (e.g. what the customer keeps in the factory).
+    panels: Vec<crate::platform::capability::Panel>,
     can_edit: bool,
     can_record: bool,
     errors: FormErrors,
@@ -482,8 +481,7 @@ async fn detail(
         shares: super::shares(state, actor, id).await?,
         staff: super::sales_staff(state).await?,
         attachments: super::attachments::list(state, actor, id).await?,
-        property: crate::property::of_customer(state, actor, id).await?,
-        can_notice: can_edit && crate::property::abilities(state, actor, None).sales,
+        panels: crate::platform::capability::customer_panels(state, actor, id, can_edit).await?,
         can_edit,
         can_record: super::may_record_interactions(state, actor),
         errors,

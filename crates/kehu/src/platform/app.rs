@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
 use super::auth::{self, FirstAdmin};
+use super::capability::Capabilities;
 use super::clock::Clock;
 use super::config::Config;
 use super::datadir::{self, DataDirLock};
@@ -47,6 +48,7 @@ impl App {
     /// server on it is refused), migrates, applies the configured policy file if it changed,
     /// and creates `admin` on the first start. For `serve`; other commands use [`App::open`].
     pub async fn prepare(
+        capabilities: Capabilities,
         config: Config,
         clock: Clock,
         admin_password: Option<String>,
@@ -66,7 +68,7 @@ impl App {
         let conn = db::connect(&url).await?;
         db::migrate(&conn).await?;
         let policy_file = config.policy.clone();
-        let state = AppState::new(conn, config, clock, metrics_handle()).await?;
+        let state = AppState::new(conn, config, clock, metrics_handle(), capabilities).await?;
         if let Some(path) = policy_file {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read policy file {}: {e}", path.display()))?;
@@ -99,9 +101,13 @@ impl App {
 
     /// Opens an existing Kehu database for a one-shot command: creates nothing, migrates
     /// nothing, and refuses a data directory or database that holds no Kehu database.
-    pub async fn open(config: Config, clock: Clock) -> anyhow::Result<App> {
+    pub async fn open(
+        capabilities: Capabilities,
+        config: Config,
+        clock: Clock,
+    ) -> anyhow::Result<App> {
         let conn = datadir::connect_existing(&config).await?;
-        let state = AppState::new(conn, config, clock, metrics_handle()).await?;
+        let state = AppState::new(conn, config, clock, metrics_handle(), capabilities).await?;
         Ok(App {
             state,
             first_admin: FirstAdmin::Exists,

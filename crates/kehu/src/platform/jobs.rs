@@ -60,7 +60,7 @@ pub async fn run_once(state: &AppState) -> Result<()> {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %format!("{e:#}"), "scheduled backup failed"),
     }
-    crate::property::scan_due(state).await?;
+    super::capability::scan_due(state).await?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod audit_api;
 pub mod auth;
 pub mod backup;
 pub mod calendar;
+pub mod capability;
 pub mod clock;
 pub mod config;
 pub mod datadir;

@@ -1,9 +1,12 @@
 //! What every request handler and service function reaches: the database,
 //! the configuration, the policy in force and the clock.
-use std::sync::{Arc, OnceLock, RwLock};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use super::capability::Capabilities;
 use super::clock::Clock;
 use super::config::Config;
 use super::db::Db;
@@ -27,8 +30,10 @@ pub struct Shared {
     pub metrics: Option<PrometheusHandle>,
     /// Turns of the login attempts of addresses over their failure limit.
     pub(crate) login_gates: super::auth::AddressGates,
-    /// Customer creates, committed in groups (started on first use).
-    pub(crate) customer_creates: OnceLock<crate::customers::CreateQueue>,
+    /// What capabilities start on first use (e.g. a group-commit queue).
+    slots: Slots,
+    /// The capabilities this instance serves (the composition root's list).
+    pub capabilities: Capabilities,
 }
 
 impl std::ops::Deref for AppState {
@@ -46,6 +51,7 @@ impl AppState {
         config: Config,
         clock: Clock,
         metrics: Option<PrometheusHandle>,
+        capabilities: Capabilities,
     ) -> Result<AppState> {
         let policy = policy_store::load_in_force(&db, clock.now()).await?;
         let reads = Reads::new(db.clone(), &config.database_url());
@@ -57,7 +63,8 @@ impl AppState {
             policy: RwLock::new(Arc::new(policy)),
             metrics,
             login_gates: Default::default(),
-            customer_creates: OnceLock::new(),
+            slots: Slots::default(),
+            capabilities,
         })))
     }
 
@@ -79,4 +86,32 @@ impl AppState {
         }
         Ok(fresh)
     }
+
+    /// The instance's value of type `T`, started by `start` on first use.
+    /// Two first uses may race; the loser's value is dropped unused.
+    pub fn slot<T: Any + Send + Sync>(&self, start: impl FnOnce() -> Result<T>) -> Result<Arc<T>> {
+        let key = TypeId::of::<T>();
+        let found = match self.slots.0.read() {
+            Ok(m) => m.get(&key).cloned(),
+            Err(poisoned) => poisoned.into_inner().get(&key).cloned(),
+        };
+        let value = match found {
+            Some(v) => v,
+            None => {
+                let fresh: Arc<dyn Any + Send + Sync> = Arc::new(start()?);
+                let mut m = match self.slots.0.write() {
+                    Ok(m) => m,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                m.entry(key).or_insert(fresh).clone()
+            }
+        };
+        value.downcast::<T>().map_err(|_| {
+            super::error::Error::Internal(anyhow::anyhow!("state slot of a wrong type"))
+        })
+    }
 }
+
+/// Values keyed by their type, one of each per instance.
+#[derive(Default)]
+struct Slots(RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);

@@ -21,6 +21,7 @@ use model::{Balances, Instruction, ItemState, MovementKind, Step, Verdict};
 use crate::customers;
 use crate::platform::audit::{self, AuditEntry};
 use crate::platform::auth::{Actor, Role};
+use crate::platform::capability::{Capability, Panel, Pending};
 use crate::platform::db;
 use crate::platform::error::{Error, FieldError, Fields, Result};
 use crate::platform::http::shell::Task;
@@ -32,6 +33,41 @@ use crate::platform::state::AppState;
 use crate::policy::{LocationPurpose, PropertyPolicy, Tracking};
 
 // ------------------------------------------------------------------ who may
+
+/// What property plugs into the platform (listed in `crate::app`).
+pub struct Property;
+
+impl Capability for Property {
+    fn api(&self) -> utoipa_axum::router::OpenApiRouter<AppState> {
+        api::routes()
+    }
+
+    fn pages(&self) -> axum::Router<AppState> {
+        pages::routes()
+    }
+
+    fn scan_due<'a>(&'a self, state: &'a AppState) -> Pending<'a, ()> {
+        Box::pin(async move { scan_due(state).await.map(drop) })
+    }
+
+    fn tasks<'a>(&'a self, state: &'a AppState, actor: &'a Actor) -> Pending<'a, Vec<Task>> {
+        Box::pin(tasks_for(state, actor))
+    }
+
+    fn customer_panels<'a>(
+        &'a self,
+        state: &'a AppState,
+        actor: &'a Actor,
+        customer_id: i64,
+        can_edit: bool,
+    ) -> Pending<'a, Vec<Panel>> {
+        Box::pin(async move {
+            Ok(vec![
+                pages::customer_panel(state, actor, customer_id, can_edit).await?,
+            ])
+        })
+    }
+}
 
 /// Admins, or one of the roles the policy lists.
 fn allowed(actor: &Actor, roles: &[String]) -> bool {

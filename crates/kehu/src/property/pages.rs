@@ -1449,3 +1449,39 @@ async fn notice_print(
     }
     render(&NoticePrint { names, shell, n })
 }
+
+/// The customer page's section of the customer's property in the factory.
+#[derive(Template)]
+#[template(path = "property/customer_panel.html")]
+struct CustomerPanel {
+    shell: Shell,
+    customer_id: i64,
+    items: Vec<ItemView>,
+    can_notice: bool,
+}
+
+/// The section on the page of a customer the actor may see; a notice for
+/// the customer is offered to those who may edit the customer and send one.
+pub(super) async fn customer_panel(
+    state: &AppState,
+    actor: &Actor,
+    customer_id: i64,
+    can_edit: bool,
+) -> Result<crate::platform::capability::Panel> {
+    let items = super::of_customer(state, actor, customer_id).await?;
+    let panel = CustomerPanel {
+        shell: Shell::new("property.tab"),
+        customer_id,
+        can_notice: can_edit && super::abilities(state, actor, None).sales,
+        items,
+    };
+    let html = panel
+        .render()
+        .map_err(|e| Error::Internal(anyhow::anyhow!("customer panel: {e}")))?;
+    Ok(crate::platform::capability::Panel {
+        anchor: "property",
+        title: panel.shell.title.clone(),
+        count: panel.items.len(),
+        html,
+    })
+}

@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::auth::{self, Actor};
+use super::capability::Capabilities;
 use super::error::Error;
 use super::i18n::{self, Lang, RequestCtx};
 use super::state::AppState;
@@ -56,33 +57,35 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// Every API route, collected with its OpenAPI description.
-pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every API route, collected with its OpenAPI description: the platform's,
+/// then each capability's.
+pub fn api_router(capabilities: Capabilities) -> OpenApiRouter<AppState> {
+    let platform = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::api::routes())
         .merge(super::audit_api::routes())
         .merge(crate::policy::api::routes())
-        .merge(super::numbering_api::routes())
-        .merge(crate::customers::api::routes())
-        .merge(crate::property::api::routes())
-        .merge(crate::property::agreements::api::routes())
+        .merge(super::numbering_api::routes());
+    capabilities
+        .iter()
+        .fold(platform, |routes, c| routes.merge(c.api()))
 }
 
 /// The OpenAPI document of the whole API.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+pub fn openapi(capabilities: Capabilities) -> utoipa::openapi::OpenApi {
+    api_router(capabilities).split_for_parts().1
 }
 
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = api_router().split_for_parts();
-    let pages = Router::new()
+    let (api, openapi) = api_router(state.capabilities).split_for_parts();
+    let platform_pages = Router::new()
         .merge(auth::pages::routes())
         .merge(super::audit_api::page_routes())
         .merge(crate::policy::pages::routes())
-        .merge(crate::customers::pages::routes())
-        .merge(crate::property::pages::routes())
-        .merge(crate::property::agreements::pages::routes())
         .merge(shell::routes());
+    let pages = state
+        .capabilities
+        .iter()
+        .fold(platform_pages, |pages, c| pages.merge(c.pages()));
     Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))

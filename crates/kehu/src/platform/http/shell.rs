@@ -265,9 +265,7 @@ pub struct Task {
 async fn tasks_for(state: &AppState, actor: &Actor) -> Result<Vec<Task>> {
     let mut tasks = Vec::new();
     tasks.extend(crate::policy::pages::tasks_for(state, actor));
-    tasks.extend(crate::customers::tasks_for(state, actor).await?);
-    tasks.extend(crate::property::tasks_for(state, actor).await?);
-    tasks.extend(crate::property::agreements::tasks_for(state, actor).await?);
+    tasks.extend(crate::platform::capability::tasks(state, actor).await?);
     Ok(tasks)
 }
 

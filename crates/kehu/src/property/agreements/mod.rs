@@ -55,6 +55,28 @@ use crate::platform::numbering;
 use crate::platform::state::AppState;
 use crate::policy::Policy;
 
+/// What consignment and custody agreements plug into the platform (listed
+/// in `crate::app`).
+pub struct Agreements;
+
+impl crate::platform::capability::Capability for Agreements {
+    fn api(&self) -> utoipa_axum::router::OpenApiRouter<AppState> {
+        api::routes()
+    }
+
+    fn pages(&self) -> axum::Router<AppState> {
+        pages::routes()
+    }
+
+    fn tasks<'a>(
+        &'a self,
+        state: &'a AppState,
+        actor: &'a Actor,
+    ) -> crate::platform::capability::Pending<'a, Vec<Task>> {
+        Box::pin(tasks_for(state, actor))
+    }
+}
+
 // ------------------------------------------------------------------ shared
 
 /// Whether the actor may take `action` on a customer's agreements: 404 when the customer is out
